@@ -1,0 +1,42 @@
+#pragma once
+// Where a run's outputs go, and the manifest that makes it reproducible.
+//
+// Layout: <results_root>/<scenario>/<UTC timestamp>/ (a "-2", "-3"... suffix when that
+// folder exists already: existing outputs are never overwritten). manifest.json records
+// the scenario text, seed, git commit, library versions, host, start and end time.
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace sdm::core {
+
+/// Throws sdm::Error when `results_root` cannot be created or written (checked before any work).
+void check_writable(const std::filesystem::path& results_root);
+
+/// Creates a fresh, empty run folder and returns its path. Throws sdm::Error on failure.
+std::filesystem::path create_run_directory(const std::filesystem::path& results_root, const std::string& scenario_name);
+
+/// Writes `text` to `path` via a temporary file and rename, so a reader never sees a half file.
+void write_file_atomically(const std::filesystem::path& path, const std::string& text);
+
+/// Git commit, version and library versions of this build, as JSON.
+nlohmann::json build_info();
+
+/// The provenance record of one run.
+class Manifest {
+ public:
+  Manifest(std::string command, std::string scenario_name, std::string scenario_path, std::string scenario_text, std::uint64_t seed);
+  /// Extra fields (e.g. strategies, backend) go here before writing.
+  nlohmann::json& extra() { return data_["extra"]; }
+  /// Marks the end time and final status ("ok", "failed: ...", "interrupted").
+  void finish(const std::string& status);
+  void write(const std::filesystem::path& run_dir) const;
+  const nlohmann::json& json() const { return data_; }
+  static std::string now_utc_iso8601();
+
+ private:
+  nlohmann::json data_;
+};
+
+}  // namespace sdm::core

@@ -1,0 +1,30 @@
+#pragma once
+// Deep kernel learning surrogate: feature extractor + exact GP on its latent.
+// Paper-faithful (gpax viDKL): mlp 256→64→64→2, matern52, refit from scratch, 2000 steps.
+// Default here: the same network, warm-started, 100 steps with early stopping.
+#include <string>
+#include <vector>
+
+namespace sdm::core { class ConfigSection; }
+
+namespace sdm::engine::gp {
+
+struct DklConfig {
+  std::string feature_extractor = "mlp";   ///< mlp | cnn
+  std::vector<int> hidden = {64, 64};      ///< hidden layer widths of the mlp
+  int latent_dim = 2;                      ///< GP input dimension
+  std::string kernel = "matern52";         ///< matern52 | rbf
+  bool ard = false;                        ///< one length scale per latent dimension
+  int steps = 100;                         ///< Adam steps per update
+  double learning_rate = 0.01;
+  bool warm_start = true;                  ///< false: refit from scratch each step (paper)
+  int early_stop_patience = 20;            ///< steps without relative improvement before stopping (0: never)
+  double early_stop_tolerance = 1e-4;      ///< relative loss improvement counted as progress
+  double jitter = 1e-6;                    ///< initial diagonal jitter, relative to the output scale
+  double max_jitter = 1e-1;                ///< give up beyond this
+  int predict_chunk = 4096;                ///< candidates per prediction chunk
+};
+
+void read_config(core::ConfigSection& section, DklConfig& config);
+
+}  // namespace sdm::engine::gp

@@ -1,0 +1,23 @@
+#include "engine/vae/vae_config.hpp"
+
+#include "core/config.hpp"
+#include "engine/acquisition/strategy_config.hpp"
+
+namespace sdm::engine::vae {
+
+void read_config(core::ConfigSection& s, VaeConfig& c) {
+  using core::Range;
+  s.read("latent_dim", c.latent_dim, Range::closed(1, 64));
+  s.read("hidden", c.hidden, Range::closed(1, 8192));
+  s.read("epochs", c.epochs, Range::closed(0, 1000000));
+  s.read("learning_rate", c.learning_rate, Range{0.0, 10.0, true, false});
+  s.read("beta_kl", c.beta_kl, Range::non_negative(1e4));
+  s.read("gamma_similarity", c.gamma_similarity, Range::non_negative(1e6));
+  s.read("coordinate_invariance", c.coordinate_invariance);
+  s.read("rotation_prior_rad", c.rotation_prior_rad, Range::non_negative(6.3));
+  s.read("shift_prior", c.shift_prior, Range::non_negative(10.0));
+  s.read("scalarizer", c.scalarizer, acquisition::scalarizer_names());
+  s.finish();
+}
+
+}  // namespace sdm::engine::vae

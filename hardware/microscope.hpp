@@ -1,0 +1,120 @@
+#pragma once
+// The one microscope interface the engine sees. Shaped like OpenCV's
+// VideoCapture/IVideoCapture and ros2_control: backends implement the small abstract
+// `MicroscopeBackend`; the engine calls the non-virtual `Microscope`, which times every
+// call, catches failures and returns a `CallStatus`. A twin, a replayed dataset and a
+// remote instrument are indistinguishable through it. Physical units throughout.
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/waveform.hpp"
+
+namespace sdm::hardware {
+
+enum class StatusCode { ok, timeout, refused, disconnected, error };
+const char* to_string(StatusCode code);
+
+/// Outcome of one instrument call, with its wall-clock duration.
+struct CallStatus {
+  StatusCode code = StatusCode::ok;
+  std::string message;
+  double wall_s = 0.0;  ///< wall time the call took, s
+  bool ok() const { return code == StatusCode::ok; }
+};
+
+/// A call's status and, when ok, its value.
+template <class T>
+struct Result {
+  CallStatus status;
+  T value{};
+  bool ok() const { return status.ok(); }
+};
+
+/// What a backend throws to report a failed call; the wrapper turns it into a CallStatus.
+class CallError : public std::runtime_error {
+ public:
+  CallError(StatusCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  StatusCode code() const { return code_; }
+
+ private:
+  StatusCode code_;
+};
+
+/// Physical axes of a rectangular image: pixel (ix, iy) is centred at
+/// (x0_m + ix·dx_m, y0_m + iy·dy_m). Row-major storage, iy slow.
+struct ImageAxes {
+  int nx = 0, ny = 0;
+  double x0_m = 0, y0_m = 0;
+  double dx_m = 0, dy_m = 0;
+};
+
+/// One named channel of a survey, ny×nx values, row-major.
+struct Channel {
+  std::string name;   ///< e.g. "topography", "current", "amplitude"
+  std::string unit;   ///< SI unit, e.g. "m", "A", "V"
+  std::vector<double> data;
+};
+
+struct SurveyImage {
+  ImageAxes axes;
+  std::vector<Channel> channels;
+  /// nullptr when absent.
+  const Channel* find(const std::string& name) const;
+};
+
+struct SurveySpec {
+  std::vector<std::string> channels = {"topography"};
+  int nx = 0, ny = 0;  ///< 0: the backend's native resolution
+};
+
+struct Position {
+  double x_m = 0, y_m = 0;
+};
+
+struct Capabilities {
+  std::string backend;                 ///< "twin", "replay", "remote:<endpoint>", ...
+  double x_min_m = 0, x_max_m = 0, y_min_m = 0, y_max_m = 0;  ///< reachable scan range
+  double max_bias_v = 0;
+  double max_current_a = 0;
+  double max_sweep_rate_v_per_s = 0;
+  std::vector<std::string> channels;   ///< survey channels available
+};
+
+struct MicroscopeStatus {
+  Position position;                   ///< where the tip is believed to be
+  double instrument_clock_s = 0;       ///< instrument time consumed so far, s
+  bool connected = true;
+  std::string state;                   ///< free text ("idle", "sweeping", ...)
+};
+
+/// What backends and decorators implement. Throw CallError (or anything) on failure.
+class MicroscopeBackend {
+ public:
+  virtual ~MicroscopeBackend() = default;
+  virtual SurveyImage survey(const SurveySpec& spec) = 0;
+  /// Moves the tip; returns the position actually reached (drift, clamping).
+  virtual Position move_to(double x_m, double y_m) = 0;
+  virtual core::IvCurve iv_sweep(const core::Waveform& waveform) = 0;
+  virtual MicroscopeStatus status() = 0;
+  virtual Capabilities capabilities() = 0;
+};
+
+/// The non-virtual front every caller uses: times each call and never throws for
+/// instrument failures (they come back as a CallStatus).
+class Microscope {
+ public:
+  explicit Microscope(std::unique_ptr<MicroscopeBackend> backend);
+  Result<SurveyImage> survey(const SurveySpec& spec);
+  Result<Position> move_to(double x_m, double y_m);
+  Result<core::IvCurve> iv_sweep(const core::Waveform& waveform);
+  Result<MicroscopeStatus> status();
+  Result<Capabilities> capabilities();
+  MicroscopeBackend& backend() { return *backend_; }
+
+ private:
+  std::unique_ptr<MicroscopeBackend> backend_;
+};
+
+}  // namespace sdm::hardware

@@ -1,0 +1,1 @@
+#include "hardware/twin/twin_backend.hpp"
