@@ -42,7 +42,10 @@ void dilate_line(std::vector<double>& f, int n, double c, int margin, std::vecto
   for (int q = margin; q < margin + n; ++q) {
     while (z[k + 1] < q) ++k;
     const double d = double(q - v[k]);
-    out[q - margin] = -(d * d + g[v[k]]) * c;
+    // Evaluate with the original height (not via g) and keep u = 0, so image ≥ surface exactly.
+    int src = (v[k] - margin) % n;
+    if (src < 0) src += n;
+    out[q - margin] = std::max(f[q - margin], f[src] - d * d * c);
   }
   std::copy(out.begin(), out.end(), f.begin());
 }

@@ -21,10 +21,12 @@
 // lowers the injection barrier by dphi·x. At rest (0 V for a long time) x = x_inf(0).
 // Displacement current: I_cap = C·dV/dt (1 pF at 1 V/s gives 1 pA).
 //
-// Integration: x is advanced with the exponential integrator
-//   x ← x_inf(V_mid) + (x − x_inf(V_mid))·exp(−dt/tau(V_mid)),
-// exact for a frozen bias and unconditionally stable for any dt/tau (any sweep rate);
-// each waveform segment is sub-stepped so a sub-step changes V by at most Vw/4. The series
+// Integration: x is advanced with an exponential integrator, exact for tau frozen at the
+// sub-step's mid-point bias and x_inf linear in time between its end values:
+//   x ← x_inf(t+dt) − b·tau + (x − x_inf(t) + b·tau)·exp(−dt/tau),  b = dx_inf/dt;
+// second order, unconditionally stable for any dt/tau (any sweep rate), and exact in the
+// quasi-static limit; each waveform segment is sub-stepped so a sub-step changes V by at
+// most Vw/4. The series
 // equation is solved by safeguarded Newton on ln V_b (bracketed, bisection fallback),
 // warm-started by extrapolating the previous samples, to a relative accuracy of ~1e−10.
 #include <vector>
