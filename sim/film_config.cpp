@@ -14,6 +14,7 @@ std::string num(double v) {
   s << v;
   return s.str();
 }
+std::string check(const FilmConfig& c);  // "" when valid
 }  // namespace
 
 void read_config(core::ConfigSection& s, FilmConfig& c) {
@@ -64,15 +65,22 @@ void read_config(core::ConfigSection& s, FilmConfig& c) {
   s.read("asymmetric_conductance_factor", c.asymmetric_conductance_factor, Range::closed(1e-4, 100.0));
   s.read("seed", c.seed);
   s.finish();
-  try {
-    validate(c);
-  } catch (const Error& e) {
-    s.fail("", e.what());
-  }
+  const std::string problem = check(c);
+  if (!problem.empty()) s.fail("", problem);
 }
 
 void validate(const FilmConfig& c) {
-  auto fail = [](const std::string& what) { throw Error("film: " + what); };
+  const std::string problem = check(c);
+  if (!problem.empty()) throw Error("film config: " + problem);
+}
+
+namespace {
+std::string check(const FilmConfig& c) {
+  struct Bad {
+    std::string what;
+  };
+  auto fail = [](const std::string& what) { throw Bad{what}; };
+  try {
   if (c.size_px < 8) fail("size_px = " + num(c.size_px) + " is too small; allowed: >= 8");
   if (!(c.scan_size_m > 0) || !(c.grain_mean_m > 0)) fail("scan_size_m and grain_mean_m must be positive");
   const double pixel_m = c.scan_size_m / c.size_px;
@@ -96,7 +104,12 @@ void validate(const FilmConfig& c) {
          num(c.grain_mean_m) + " m");
   if (c.asymmetric_barrier_ev + c.barrier_ev > 2.0)
     fail("barrier_ev + asymmetric_barrier_ev = " + num(c.barrier_ev + c.asymmetric_barrier_ev) + " eV; allowed: <= 2 eV");
+  } catch (const Bad& b) {
+    return b.what;
+  }
+  return "";
 }
+}  // namespace
 
 FilmConfig parse_film_config(const std::string& text, const std::string& origin) {
   toml::table root;

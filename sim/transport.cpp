@@ -228,11 +228,10 @@ SweepResult simulate_sweep(const LocalParams& p, const core::Waveform& w, double
     cur[i] = dc;
   }
   // Displacement current and charge.
+  for (std::size_t i = 1; i < n; ++i) r.charge_c += 0.5 * (std::abs(cur[i]) + std::abs(cur[i - 1])) * (w.time_s[i] - w.time_s[i - 1]);
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t a = i == 0 ? 0 : i - 1, b = i == 0 ? 1 : i;
-    const double rate = (w.bias_v[b] - w.bias_v[a]) / (w.time_s[b] - w.time_s[a]);
-    if (i) r.charge_c += 0.5 * (std::abs(cur[i]) + std::abs(cur[i - 1])) * (w.time_s[i] - w.time_s[i - 1]);
-    cur[i] += p.capacitance_f * rate;
+    cur[i] += p.capacitance_f * (w.bias_v[b] - w.bias_v[a]) / (w.time_s[b] - w.time_s[a]);
   }
   r.final_ion_state = x;
   return r;
