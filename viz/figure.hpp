@@ -54,6 +54,8 @@ class Axes {
                    const std::vector<std::string>& names, double alpha = 1.0);
   /// Text at a data-space position.
   void text(double x, double y, const std::string& text, Color color = {0, 0, 0});
+  /// Light grid lines at the major ticks (default: on, except in axes that hold an image).
+  void grid(bool on = true);
 
   struct State;  ///< opaque; defined in figure.cpp
   explicit Axes(State* state) : state_(state) {}
@@ -74,11 +76,17 @@ class Figure {
   void suptitle(const std::string& text);
   /// Renders and writes the PNG (via a temporary file and rename); throws sdm::Error naming the path on failure.
   void save_png(const std::filesystem::path& path) const;
+  /// Renders to PNG bytes in memory (what save_png writes); e.g. for tests via cv::imdecode.
+  std::vector<unsigned char> render_png() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// Hershey fonts are ASCII only: transliterates common UTF-8 characters (µ → u, ² → ^2, Å → A,
+/// – → -, × → x, … → ..., Greek letters → names, Latin-1 accents dropped); anything else becomes '?'.
+std::string to_ascii(const std::string& utf8);
 
 /// Tiles equally sized grayscale tiles (each side×side, row-major, values scaled by
 /// [vmin, vmax]) into a rows×cols mosaic with `gap_px` white gaps and an optional title;
