@@ -701,8 +701,11 @@ class PanelRenderer {
     if (!st_.xlabel.empty())
       draw::text(canvas_, st_.xlabel, cv::Point2d(cx, box_.y + box_.height + px(4) + px(6) + tick_h + px(10.0)), HAlign::center,
                  VAlign::top, f_.label, kBlack);
-    if (!st_.ylabel.empty())
-      draw::text(canvas_, st_.ylabel, cv::Point2d(panel_.x + px(8.0), cy), HAlign::left, VAlign::middle, f_.label, kBlack, true);
+    if (!st_.ylabel.empty()) {  // left of the tick labels, so it follows a box centred by equal_aspect
+      const double right = box_.x - 1.0 - px(4) - px(3) - max_width(yl_, f_.tick) - px(10);
+      const double x = std::max<double>(panel_.x + px(4), right - draw::text_size("Ag", f_.label).height);
+      draw::text(canvas_, st_.ylabel, cv::Point2d(x, cy), HAlign::left, VAlign::middle, f_.label, kBlack, true);
+    }
   }
 
   void draw_colorbar(const Artist& a) {
