@@ -552,7 +552,9 @@ class PanelRenderer {
       case Kind::image: case Kind::label_image: draw_image(roi, a); break;
       case Kind::text: {
         if (!usable(a.x[0], a.y[0])) break;
-        draw::text(roi, a.label, {ux(a.x[0]), uy(a.y[0])}, HAlign::left, VAlign::middle, f_.tick, a.color);
+        const double u = ux(a.x[0]), v = uy(a.y[0]);
+        if (std::abs(u) > 1e6 || std::abs(v) > 1e6) break;  // far outside: nothing to see, avoid int overflow
+        draw::text(roi, a.label, {u, v}, HAlign::left, VAlign::middle, f_.tick, a.color);
         break;
       }
     }
