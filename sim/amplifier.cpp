@@ -29,10 +29,16 @@ double Amplifier::flicker_at(double t) {
     flicker_time_s_ = t;
   }
   const double dt = std::max(0.0, t - flicker_time_s_);
+  if (dt != flicker_dt_) {  // sweeps sample uniformly: reuse the decay factors
+    flicker_dt_ = dt;
+    for (int k = 0; k < kFlickerTerms; ++k) {
+      flicker_decay_[k] = std::exp(-dt / kFlickerTau_s[k]);
+      flicker_kick_[k] = sigma * std::sqrt(std::max(0.0, 1 - flicker_decay_[k] * flicker_decay_[k]));
+    }
+  }
   double sum = 0;
   for (int k = 0; k < kFlickerTerms; ++k) {
-    const double a = std::exp(-dt / kFlickerTau_s[k]);
-    flicker_state_[k] = flicker_state_[k] * a + sigma * std::sqrt(std::max(0.0, 1 - a * a)) * normal_(rng_);
+    flicker_state_[k] = flicker_state_[k] * flicker_decay_[k] + flicker_kick_[k] * normal_(rng_);
     sum += flicker_state_[k];
   }
   flicker_time_s_ = std::max(flicker_time_s_, t);

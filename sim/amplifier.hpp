@@ -38,6 +38,8 @@ class Amplifier {
   double lsb_a_;
   static constexpr int kFlickerTerms = 7;
   std::array<double, kFlickerTerms> flicker_state_{};
+  std::array<double, kFlickerTerms> flicker_decay_{}, flicker_kick_{};
+  double flicker_dt_ = -1;
   double flicker_time_s_ = 0;
   bool flicker_started_ = false;
 };

@@ -82,8 +82,8 @@ class Junction {
       const double di_dw = gx * (ohm + dl * scl);  // dI_b/d ln u
       const double f = u + nvt_ * (std::log(i_s + current) - log_is) + r_s_ * current - v;
       const double df = u + (nvt_ / (i_s + current) + r_s_) * di_dw;
-      if (f > 0) w_hi = w;
-      else w_lo = w;
+      w_hi = f > 0 ? w : w_hi;
+      w_lo = f > 0 ? w_lo : w;
       double w_new = w - f / df;
       if (!(w_new > w_lo && w_new < w_hi)) w_new = 0.5 * (w_lo + w_hi);  // Newton left the bracket: bisect
       const double step = w_new - w;
@@ -212,6 +212,8 @@ SweepResult simulate_sweep(const LocalParams& p, const core::Waveform& w, double
   }
   // Pass 2: the series equation at every sample, warm-started along the sweep.
   std::vector<double>& cur = r.curve.current_a;
+  // I_s(x) of every sample first: independent exponentials that pipeline (cur is scratch here).
+  for (std::size_t i = 0; i < n; ++i) cur[i] = std::exp(j.log_saturation_at(r.ion_state[i], w.bias_v[i] > 0));
   for (std::size_t i = 0; i < n; ++i) {
     const double v = w.bias_v[i];
     const double xi = r.ion_state[i];
@@ -221,7 +223,7 @@ SweepResult simulate_sweep(const LocalParams& p, const core::Waveform& w, double
       const double av = std::abs(v);
       double wb = hs.guess(w.time_s[i], av);
       const double log_is = j.log_saturation_at(xi, v > 0);
-      dc = j.solve(av, xi, log_is, std::exp(log_is), wb);
+      dc = j.solve(av, xi, log_is, cur[i], wb);
       hs.push(w.time_s[i], av, wb);
       if (v < 0) dc = -dc;
     }
