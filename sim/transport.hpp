@@ -5,6 +5,9 @@
 //
 // Circuit (series): tip injection junction ─ perovskite bulk under the tip ─ R_s.
 //   V = V_j(I) + V_b(I) + I·R_s, solved for I at every bias (odd in V: I(−V) uses barrier_neg).
+// R_s is the tip coating and cantilever (it grows with tip wear); the film's own spreading
+// resistance is the ohmic term of the bulk element (an effective area pi a² and thickness L,
+// which PHYSICS.md treats as fit parameters for a sharp tip).
 // Injection (thermionic emission, Sze & Ng, Physics of Semiconductor Devices, ch. 3):
 //   I = I_s·(exp(q·V_j/(n·kT)) − 1),  I_s = A·A*·T²·exp(−(phi_B − dphi·x)/kT),
 //   A = pi a² (a = 20 nm, A* = 24 A cm⁻² K⁻²: I_s ≈ 1e−13 A at phi_B = 0.5 eV).
