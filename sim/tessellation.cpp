@@ -1,6 +1,6 @@
 #include "sim/tessellation.hpp"
 
-#include <Eigen/IterativeLinearSolvers>
+#include <Eigen/SparseCholesky>
 #include <Eigen/SparseCore>
 #include <algorithm>
 #include <cmath>
@@ -114,8 +114,9 @@ class Builder {
             if (q2 - 2 * R * qn >= cj.weight_m2 - ci.weight_m2) continue;
             clip(poly_, scratch_, q, 0.5 * (q2 + ci.weight_m2 - cj.weight_m2), j, sx, sy);
             if (poly_.empty()) break;
-            R = 0;
-            for (const Vertex& v : poly_) R = std::max(R, std::hypot(v.p.x, v.p.y));
+            double r2 = 0;
+            for (const Vertex& v : poly_) r2 = std::max(r2, v.p.x * v.p.x + v.p.y * v.p.y);
+            R = std::sqrt(r2);
           }
           if (poly_.empty()) break;
         }
@@ -130,7 +131,8 @@ class Builder {
     for (std::size_t k = 0; k < poly_.size() && poly_.size() > 2;) {
       const Vertex& P = poly_[k];
       const Vertex& Q = poly_[(k + 1) % poly_.size()];
-      if (std::hypot(Q.p.x - P.p.x, Q.p.y - P.p.y) < eps) poly_.erase(poly_.begin() + long(k));
+      const double ex = Q.p.x - P.p.x, ey = Q.p.y - P.p.y;
+      if (ex * ex + ey * ey < eps * eps) poly_.erase(poly_.begin() + long(k));
       else ++k;
     }
     ci.edges.clear();
@@ -146,7 +148,7 @@ class Builder {
       a2 += cr;
       cx += (P.p.x + Q.p.x) * cr;
       cy += (P.p.y + Q.p.y) * cr;
-      ci.max_radius_m = std::max(ci.max_radius_m, std::hypot(P.p.x, P.p.y));
+      ci.max_radius_m = std::max(ci.max_radius_m, std::sqrt(P.p.x * P.p.x + P.p.y * P.p.y));
       CellEdge e;
       e.a_m = P.p;
       e.b_m = Q.p;
@@ -157,7 +159,8 @@ class Builder {
       if (P.neighbor != i) {
         const Cell& cj = cells_[P.neighbor];
         const double qx = cj.seed_m.x + P.sx * L_ - ci.seed_m.x, qy = cj.seed_m.y + P.sy * L_ - ci.seed_m.y;
-        const double v = std::hypot(Q.p.x - P.p.x, Q.p.y - P.p.y) / (2 * std::hypot(qx, qy));
+        const double ex = Q.p.x - P.p.x, ey = Q.p.y - P.p.y;
+        const double v = std::sqrt((ex * ex + ey * ey) / (qx * qx + qy * qy)) / 2;
         hess_.emplace_back(i, i, v);
         hess_.emplace_back(i, P.neighbor, -v);
       }
@@ -213,11 +216,9 @@ int fit_weights(Builder& builder, std::vector<Cell>& cells, double tolerance, in
     Eigen::VectorXd g(n);
     for (int k = 0; k < n; ++k) g[k] = cells[k].target_area_m2 - cells[k].area_m2;
     g.array() -= g.mean();
-    Eigen::ConjugateGradient<Eigen::SparseMatrix<double>, Eigen::Lower | Eigen::Upper> cg;
-    cg.setTolerance(1e-10);
-    cg.setMaxIterations(10 * n + 100);
-    cg.compute(H);
-    Eigen::VectorXd dw = cg.solve(g);
+    // Sparse Cholesky (the Laplacian of a planar graph factors with little fill-in under AMD).
+    Eigen::SimplicialLDLT<Eigen::SparseMatrix<double>> ldlt(H);
+    Eigen::VectorXd dw = ldlt.info() == Eigen::Success ? Eigen::VectorXd(ldlt.solve(g)) : Eigen::VectorXd(g.array() / H.diagonal().array());
     dw.array() -= dw.mean();
     const double e0 = error_norm(cells);
     std::vector<double> w0(n);
@@ -347,6 +348,15 @@ int Tessellation::owner(Vec2 p, Vec2* local) const {
       best = c.cell;
       best_local = {lx, ly};
     }
+  }
+  if (best < 0) {  // cannot happen for a tiling (every bucket is covered); brute force to be safe
+    for (int i = 0; i < int(cells.size()); ++i)
+      for (int sy = -1; sy <= 1; ++sy)
+        for (int sx = -1; sx <= 1; ++sx) {
+          const double lx = p.x - (cells[i].seed_m.x + sx * size_m), ly = p.y - (cells[i].seed_m.y + sy * size_m);
+          const double d = lx * lx + ly * ly - cells[i].weight_m2;
+          if (d < best_d) best_d = d, best = i, best_local = {lx, ly};
+        }
   }
   if (local) *local = best_local;
   return best;
