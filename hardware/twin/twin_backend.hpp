@@ -4,7 +4,7 @@
 // benchmark can keep the same Twin for ground truth (sim::ground_truth_iv(twin->film(), ...)).
 //
 // survey: channels "topography" (m, tip-dilated with noise) and "current" (A, DC current map
-//   at InstrumentConfig::survey_bias_v, default 1.0 V: interiors ~0.1–0.3 nA, junctions lower,
+//   at InstrumentConfig::survey_bias_v, default 1.0 V: interiors ~0.1 nA, junctions ~1/3 of that,
 //   asymmetric boundaries near zero). nx = ny = 0 gives the film's native size_px grid; any
 //   other nx×ny in [2, 4096] is bilinearly resampled over the same field (point sampling, as a
 //   scan with fewer samples per line would do). Axes: x0 = dx/2, dx = scan_size/nx (likewise y).
