@@ -13,6 +13,7 @@
 #include "bench/stats/coverage.hpp"
 #include "bench/stats/kmeans.hpp"
 #include "bench/stats/wilcoxon.hpp"
+#include "bench/scenario.hpp"
 #include "core/error.hpp"
 
 using namespace sdm::bench::stats;
@@ -318,4 +319,31 @@ TEST(Coverage, Clusters) {
   EXPECT_DOUBLE_EQ(cluster_coverage(labels, 4, {0, 2, 4, 5}), 1.0);
   EXPECT_THROW(cluster_coverage(labels, 4, {6}), sdm::Error);
   EXPECT_THROW(cluster_coverage({0, 5}, 4, {1}), sdm::Error);
+}
+
+// The strategy keys added for the novelty pieces (engine/acquisition/strategy_config): read,
+// validated, defaulted to the paper's choices.
+TEST(NoveltyStrategyKeys, ReadValidatedAndDefaulted) {
+  using sdm::bench::parse_scenario;
+  const auto def = parse_scenario("[[strategy]]\nname = \"dn_dkl\"\n", "t.toml");
+  EXPECT_EQ(def.strategies.at(0).ssim_window, "uniform");
+  EXPECT_EQ(def.strategies.at(0).ssim_window_px, 7);
+  EXPECT_EQ(def.strategies.at(0).spectral_normalisation, "set");
+  const auto s = parse_scenario(
+      "[[strategy]]\nname = \"dn_dkl\"\nssim_window = \"gaussian\"\nssim_window_px = 9\nspectral_normalisation = \"curve\"\n",
+      "t.toml");
+  EXPECT_EQ(s.strategies.at(0).ssim_window, "gaussian");
+  EXPECT_EQ(s.strategies.at(0).ssim_window_px, 9);
+  EXPECT_EQ(s.strategies.at(0).spectral_normalisation, "curve");
+  auto error_of = [](const std::string& text) {
+    try {
+      parse_scenario(text, "t.toml");
+    } catch (const sdm::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error_of("[[strategy]]\nname = \"dn_dkl\"\nssim_window_px = 8\n").find("must be odd"), std::string::npos);
+  EXPECT_NE(error_of("[[strategy]]\nname = \"dn_dkl\"\nssim_window = \"box\"\n").find("gaussian"), std::string::npos);
+  EXPECT_NE(error_of("[[strategy]]\nname = \"dn_dkl\"\nspectral_normalisation = \"global\"\n").find("curve"), std::string::npos);
 }
