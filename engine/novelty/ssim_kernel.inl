@@ -21,28 +21,35 @@ SDM_SSIM_TARGET double SDM_SSIM_NAME(const Plan& p, const float* __restrict a, i
     double* v = vsum + u * SIDE;
     const double* s = prod + u * SIDE;
     if constexpr (UNIFORM) {
-      for (int c = 0; c < SIDE; ++c) v[c] = s[c];
-      for (int i = 1; i < WIN; ++i)
-        for (int c = 0; c < SIDE; ++c) v[c] += s[i * SIDE + c];
+      for (int c = 0; c < SIDE; ++c) {
+        double acc = s[c];
+        for (int i = 1; i < WIN; ++i) acc += s[i * SIDE + c];
+        v[c] = acc;
+      }
     } else {
-      for (int c = 0; c < SIDE; ++c) v[c] = w[0] * s[c];
-      for (int i = 1; i < WIN; ++i)
-        for (int c = 0; c < SIDE; ++c) v[c] += w[i] * s[i * SIDE + c];
+      for (int c = 0; c < SIDE; ++c) {
+        double acc = w[0] * s[c];
+        for (int i = 1; i < WIN; ++i) acc += w[i] * s[i * SIDE + c];
+        v[c] = acc;
+      }
     }
   }
   for (int u = 0; u < VALID; ++u) {
     const double* v = vsum + u * SIDE;
     double* o = sab + u * VALID;
     if constexpr (UNIFORM) {
-      for (int x = 0; x < VALID; ++x) o[x] = v[x];
-      for (int j = 1; j < WIN; ++j)
-        for (int x = 0; x < VALID; ++x) o[x] += v[x + j];
       const double sc = p.scale;
-      for (int x = 0; x < VALID; ++x) o[x] *= sc;
+      for (int x = 0; x < VALID; ++x) {
+        double acc = v[x];
+        for (int j = 1; j < WIN; ++j) acc += v[x + j];
+        o[x] = acc * sc;
+      }
     } else {
-      for (int x = 0; x < VALID; ++x) o[x] = w[0] * v[x];
-      for (int j = 1; j < WIN; ++j)
-        for (int x = 0; x < VALID; ++x) o[x] += w[j] * v[x + j];
+      for (int x = 0; x < VALID; ++x) {
+        double acc = w[0] * v[x];
+        for (int j = 1; j < WIN; ++j) acc += w[j] * v[x + j];
+        o[x] = acc;
+      }
     }
   }
   const double c1 = p.c1, c2 = p.c2, cn = p.cn;
