@@ -318,7 +318,11 @@ TEST_F(MotifBehaviour, BipolarSweepsGiveNegativeCurrentAtNegativeBias) {
   for (std::size_t i = 0; i < w.size(); ++i) {
     // Above 0.3 V the faradaic current (≥ pA) exceeds the 0.3 pA displacement current C·dV/dt,
     // which has the sign of dV/dt (so near 0 V on a falling branch the total can be negative).
-    if (w.bias_v[i] < -0.3) EXPECT_LT(c.current_a[i], 0.0) << i;
-    if (w.bias_v[i] > 0.3) EXPECT_GT(c.current_a[i], 0.0) << i;
+    if (w.bias_v[i] < -0.3) {
+      EXPECT_LT(c.current_a[i], 0.0) << i;
+    }
+    if (w.bias_v[i] > 0.3) {
+      EXPECT_GT(c.current_a[i], 0.0) << i;
+    }
   }
 }
