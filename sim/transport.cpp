@@ -98,6 +98,38 @@ class Junction {
     return current;
   }
 
+  /// Same, from a close guess `u` of V_b (in/out, V): Newton directly on V_b needs no
+  /// exponential per iteration; it falls back to the bracketed solve in ln V_b whenever a
+  /// step leaves (0, V), after 4 iterations, or for a non-integer trap exponent.
+  double solve_near(double v, double x, double log_is, double i_s, double& u) const {
+    if (m_int_ > 0 && u > 0 && u < v) {
+      const double gx = g0_ * (1.0 + gain_ * x);
+      double uu = u;
+      for (int it = 0; it < 4; ++it) {
+        double sc, dl;
+        space_charge(uu, 0.0, sc, dl);
+        const double ohm = g_ohm_ * uu, scl = k_mg_ * sc;
+        double current = gx * (ohm + scl);
+        const double di_du = gx * (g_ohm_ + dl * scl / uu);
+        const double f = uu + nvt_ * (std::log(i_s + current) - log_is) + r_s_ * current - v;
+        const double df = 1.0 + (nvt_ / (i_s + current) + r_s_) * di_du;
+        const double step = -f / df;
+        const double u_new = uu + step;
+        if (!(u_new > 0 && u_new < v)) break;
+        if (std::abs(step) < 1e-5 * uu || f == 0) {  // as in solve(): relative step 1e-5, first-order carry
+          current += di_du * step;
+          u = u_new;
+          return current;
+        }
+        uu = u_new;
+      }
+    }
+    double w = (u > 0 && u < v) ? std::log(u) : std::numeric_limits<double>::quiet_NaN();
+    const double current = solve(v, x, log_is, i_s, w);
+    u = std::exp(w);
+    return current;
+  }
+
   double log_saturation_at(double x, bool positive) const {
     return (positive ? log_is_pos_ : log_is_neg_) + dphi_over_kt_ * x;
   }
@@ -162,27 +194,25 @@ SweepResult simulate_sweep(const LocalParams& p, const core::Waveform& w, double
   const double max_dv = 0.25 * p.ion_vw_v;
   const double inv_vw = 1.0 / p.ion_vw_v, inv_vtau = 1.0 / p.ion_vtau_v;
   // Warm start per polarity: quadratic (Lagrange) extrapolation in time of the last three
-  // solutions ln V_b (the bias and the ionic state both move smoothly in time).
+  // solutions V_b (the bias and the ionic state both move smoothly in time).
   struct History {
-    double t[3] = {0, 0, 0}, w[3] = {0, 0, 0};  // [0] most recent
+    double t[3] = {0, 0, 0}, u[3] = {0, 0, 0};  // [0] most recent
     double v1 = 0;
     int count = 0;
     double guess(double tn, double v) const {
       if (count == 0) return std::numeric_limits<double>::quiet_NaN();
-      if (count == 1) return w[0] + std::log(v / v1);
-      if (count == 2) return w[0] + (w[0] - w[1]) * (tn - t[0]) / (t[0] - t[1]);
+      if (count == 1) return u[0] * (v / v1);
+      if (count == 2) return u[0] + (u[0] - u[1]) * (tn - t[0]) / (t[0] - t[1]);
       const double l0 = (tn - t[1]) * (tn - t[2]) / ((t[0] - t[1]) * (t[0] - t[2]));
       const double l1 = (tn - t[0]) * (tn - t[2]) / ((t[1] - t[0]) * (t[1] - t[2]));
       const double l2 = (tn - t[0]) * (tn - t[1]) / ((t[2] - t[0]) * (t[2] - t[1]));
-      return l0 * w[0] + l1 * w[1] + l2 * w[2];
+      return l0 * u[0] + l1 * u[1] + l2 * u[2];
     }
-    void push(double tn, double v, double wn) {
-      t[2] = t[1], w[2] = w[1], t[1] = t[0], w[1] = w[0], t[0] = tn, w[0] = wn, v1 = v;
+    void push(double tn, double v, double un) {
+      t[2] = t[1], u[2] = u[1], t[1] = t[0], u[1] = u[0], t[0] = tn, u[0] = un, v1 = v;
       count = std::min(count + 1, 3);
     }
   } hist_pos, hist_neg;
-  // Pass 1: the ionic state at every sample (independent of the current, so this loop's
-  // exponentials pipeline instead of waiting on the Newton solves).
   // Within a sub-step tau is frozen at the mid-point bias and x_inf varies linearly in time
   // between its end values; the exact solution of that linear ODE is
   //   x(h) = x_inf(h) − b·tau + (x(0) − x_inf(0) + b·tau)·exp(−h/tau),  b = dx_inf/dt,
@@ -221,10 +251,10 @@ SweepResult simulate_sweep(const LocalParams& p, const core::Waveform& w, double
     if (v != 0) {
       History& hs = v > 0 ? hist_pos : hist_neg;
       const double av = std::abs(v);
-      double wb = hs.guess(w.time_s[i], av);
+      double ub = hs.guess(w.time_s[i], av);
       const double log_is = j.log_saturation_at(xi, v > 0);
-      dc = j.solve(av, xi, log_is, cur[i], wb);
-      hs.push(w.time_s[i], av, wb);
+      dc = j.solve_near(av, xi, log_is, cur[i], ub);
+      hs.push(w.time_s[i], av, ub);
       if (v < 0) dc = -dc;
     }
     cur[i] = dc;

@@ -30,8 +30,10 @@
 // second order, unconditionally stable for any dt/tau (any sweep rate), and exact in the
 // quasi-static limit; each waveform segment is sub-stepped so a sub-step changes V by at
 // most Vw/4. The series
-// equation is solved by safeguarded Newton on ln V_b (bracketed, bisection fallback),
-// warm-started by extrapolating the previous samples, to a relative accuracy of ~1e−10.
+// equation is solved by safeguarded Newton on ln V_b (bracketed, bisection fallback); along a
+// sweep, Newton runs directly on V_b from a guess extrapolated from the previous three samples
+// (no exponential per iteration) and falls back to the bracketed solve if a step leaves (0, V).
+// Relative accuracy ~1e−10 either way.
 #include <vector>
 
 #include "core/waveform.hpp"
