@@ -198,8 +198,7 @@ void write_film_hdf5(const sim::Film& film, const FilmMaps& maps, const FilmMaps
         {"ion_gain", "1", "bulk conductance gain at full ionic state (G_on/G_off - 1)", &sim::LocalParams::ion_gain},
         {"ion_barrier", "eV", "injection-barrier lowering at full ionic state", &sim::LocalParams::ion_barrier_ev},
     };
-    std::vector<sim::LocalParams> all(film.pixel_count());
-    for (std::size_t i = 0; i < all.size(); ++i) all[i] = film.params(i);
+    const std::vector<sim::LocalParams> all = sim::local_params_map(film);
     std::vector<double> buf(all.size());
     for (const Field& f : fields) {
       for (std::size_t i = 0; i < all.size(); ++i) buf[i] = all[i].*(f.member);

@@ -233,4 +233,10 @@ std::vector<double> ground_truth_current_map(const Film& film, double bias_v) {
   return m;
 }
 
+std::vector<LocalParams> local_params_map(const Film& film) {
+  std::vector<LocalParams> m(film.pixel_count());
+  for (std::size_t i = 0; i < m.size(); ++i) m[i] = film.params(i);
+  return m;
+}
+
 }  // namespace sdm::sim

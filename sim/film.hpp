@@ -113,5 +113,7 @@ core::IvCurve ground_truth_iv(const Film& film, int ix, int iy, const core::Wave
 double ground_truth_current(const Film& film, int ix, int iy, double bias_v);
 /// ground_truth_current at every pixel (row-major), A.
 std::vector<double> ground_truth_current_map(const Film& film, double bias_v);
+/// Film::params at every pixel (row-major): the local transport parameters as maps.
+std::vector<LocalParams> local_params_map(const Film& film);
 
 }  // namespace sdm::sim

@@ -246,3 +246,29 @@ TEST(Film, PixelConventions) {
   EXPECT_EQ(f.junction_weight.size(), 64u * 64);
   EXPECT_THROW(ground_truth_iv(f, 64, 0, sdm::core::Waveform::triangle()), sdm::Error);
 }
+
+// Parameters follow the documented motif multipliers: deep in a grain (all weights ~0) they
+// are the grain's own; the weights are 1 on the motif and 1/2 at the label edge.
+TEST(Film, LocalParametersFollowTheMotifMultipliers) {
+  FilmConfig c;
+  c.size_px = 256;
+  const Film f = generate_film(c, 13);
+  const auto params = local_params_map(f);
+  ASSERT_EQ(params.size(), f.pixel_count());
+  int deep = 0;
+  for (std::size_t i = 0; i < f.pixel_count(); ++i) {
+    const Grain& g = f.grains[std::size_t(f.grain_id[i])];
+    EXPECT_EQ(params[i].ion_tau_s, f.params(i).ion_tau_s);
+    if (f.boundary_weight[i] < 1e-12 && f.junction_weight[i] < 1e-12 && f.asymmetric_weight[i] < 1e-12) {
+      ++deep;
+      EXPECT_NEAR(params[i].conductance_factor, g.conductance_factor, 1e-9);
+      EXPECT_NEAR(params[i].ion_tau_s, c.ion_tau_s * g.ion_tau_factor, 1e-9);
+      EXPECT_NEAR(params[i].ion_gain, c.ion_gain, 1e-9);
+      EXPECT_NEAR(params[i].barrier_pos_ev, c.barrier_ev + g.barrier_offset_ev, 1e-12);
+      EXPECT_NEAR(params[i].area_m2, M_PI * c.contact_radius_m * c.contact_radius_m, 1e-30);
+    }
+    const double hb = std::max(c.groove_width_m / 2, f.pixel_m / 2);
+    EXPECT_NEAR(f.boundary_weight[i], std::exp(-std::log(2.0) * std::pow(f.boundary_distance_m[i] / hb, 2)), 1e-6);
+  }
+  EXPECT_GT(deep, 1000);
+}
