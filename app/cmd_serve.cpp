@@ -44,7 +44,7 @@ int run_serve(const ServeArgs& a) {
     sc = bench::load_scenario(a.scenario);
     cfg = sc.backend;
   }
-  std::string kind = a.backend.empty() ? (have_scenario ? cfg.kind : std::string()) : a.backend;
+  std::string kind = !a.backend.empty() ? a.backend : !a.dataset.empty() ? "replay" : have_scenario ? cfg.kind : std::string();
   if (kind.empty()) throw Error("sdm serve: say what to serve: --backend replay|twin (or --scenario with a [backend] kind)");
   if (kind == "remote") throw Error("sdm serve: --backend remote would serve a remote instrument; serve it where it runs (twin or replay here)");
   if (!a.dataset.empty()) {
