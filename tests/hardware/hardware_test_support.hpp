@@ -177,3 +177,65 @@ inline std::string python_with_zmq() {
 }
 
 }  // namespace sdm::test
+
+// ---------------------------------------------------------------- in-process servers
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "hardware/remote/server.hpp"
+#include "hardware/replay/dataset.hpp"
+#include "hardware/replay/replay_backend.hpp"
+
+namespace sdm::test {
+
+/// A synthetic recorded grid: spectra[iy][ix][k] = ix + 100·iy + 0.01·k, bias −1..1 V.
+inline std::shared_ptr<const hardware::replay::Dataset> synthetic_dataset(int nx, int ny, int points, int channels = 1) {
+  auto d = std::make_shared<hardware::replay::Dataset>();
+  d->source = "synthetic";
+  d->axes = {nx, ny, 0.0, 0.0, 1e-8, 1e-8};
+  d->signal_name = "current";
+  d->signal_unit = "A";
+  d->bias_v.resize(std::size_t(points));
+  for (int k = 0; k < points; ++k) d->bias_v[std::size_t(k)] = -1.0 + 2.0 * k / (points - 1);
+  d->spectra.resize(std::size_t(nx) * ny * points);
+  for (int iy = 0; iy < ny; ++iy)
+    for (int ix = 0; ix < nx; ++ix)
+      for (int k = 0; k < points; ++k) d->spectra[(std::size_t(iy) * nx + ix) * points + k] = ix + 100.0 * iy + 0.01 * k;
+  for (int c = 0; c < channels; ++c) {
+    hardware::Channel ch{c == 0 ? "height" : "ch" + std::to_string(c), "m", std::vector<double>(std::size_t(nx) * ny)};
+    for (std::size_t i = 0; i < ch.data.size(); ++i) ch.data[i] = 1e-9 * double(i) + c;
+    d->channels.push_back(std::move(ch));
+  }
+  d->structure_channel = "height";
+  return d;
+}
+
+/// A Server answering on its own thread until destroyed.
+class ServerThread {
+ public:
+  ServerThread(std::unique_ptr<hardware::MicroscopeBackend> backend, hardware::remote::ServerOptions o)
+      : server_(std::make_unique<hardware::remote::Server>(std::move(backend), std::move(o))) {
+    thread_ = std::thread([this] { server_->serve(stop_, 0.02); });
+  }
+  ~ServerThread() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  const std::string& endpoint() const { return server_->endpoint(); }
+  hardware::remote::Server& server() { return *server_; }
+
+ private:
+  std::unique_ptr<hardware::remote::Server> server_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+inline hardware::remote::ServerOptions loopback_any_port() {
+  hardware::remote::ServerOptions o;
+  o.bind = "tcp://127.0.0.1:*";
+  return o;
+}
+
+}  // namespace sdm::test
