@@ -236,10 +236,10 @@ class BridgeServer:
             t, v = arrays.get("time_s"), arrays.get("bias_v")
             if t is None or v is None:
                 raise ProtocolError("iv_sweep request needs arrays time_s and bias_v")
-            if t.ndim != 1 or v.ndim != 1 or t.size != v.size:
-                raise ProtocolError("iv_sweep request: time_s and bias_v must be 1-D of equal length")
-            if t.size < 2 or not np.all(np.isfinite(t)) or not np.all(np.isfinite(v)) or not np.all(np.diff(t) > 0):
-                raise VendorError("refused", "invalid waveform: need >= 2 finite points with strictly increasing time")
+            if t.ndim != 1 or v.ndim != 1:
+                raise ProtocolError("iv_sweep request: time_s and bias_v must be 1-D")
+            if t.size != v.size or t.size < 2 or not np.all(np.isfinite(t)) or not np.all(np.isfinite(v)) or not np.all(np.diff(t) > 0):
+                raise VendorError("refused", "invalid waveform: need time_s and bias_v of equal length, >= 2 finite points, strictly increasing time")
             rt, rv, ri = inst.DoIV(t.copy(), v.copy())
             rt, rv, ri = (np.asarray(a, dtype="<f8").ravel() for a in (rt, rv, ri))
             if not (rt.size == rv.size == ri.size):

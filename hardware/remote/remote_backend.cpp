@@ -239,6 +239,11 @@ Position RemoteBackend::move_to(double x_m, double y_m) {
 }
 
 core::IvCurve RemoteBackend::iv_sweep(const core::Waveform& w) {
+  try {
+    w.validate();  // an invalid programme is refused here: nothing is sent
+  } catch (const std::exception& e) {
+    throw CallError(StatusCode::refused, impl_->o.endpoint + ": " + e.what());
+  }
   // The deadline covers the sweep itself on the instrument.
   const double t = impl_->o.timeout_s + (std::isfinite(w.duration_s()) ? std::max(0.0, w.duration_s()) : 0.0);
   Message m = impl_->call("iv_sweep", nlohmann::json::object(), to_arrays(w), false, t);
