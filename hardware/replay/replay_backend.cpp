@@ -15,6 +15,7 @@ ReplayBackend::ReplayBackend(std::shared_ptr<const Dataset> dataset, ReplayOptio
   data_->validate();
   if (!(options_.sweep_rate_v_per_s > 0)) throw Error("replay: sweep_rate_v_per_s must be > 0");
   native_ = core::Waveform::arbitrary(data_->bias_v, options_.sweep_rate_v_per_s);
+  for (double v : data_->spectra) max_abs_signal_ = std::max(max_abs_signal_, std::abs(v));
   image_.axes = data_->axes;
   image_.channels = data_->channels;
   if (!data_->structure_channel.empty() && !data_->find("topography")) {
@@ -79,8 +80,7 @@ Capabilities ReplayBackend::capabilities() {
   c.y_max_m = a.y0_m + (a.ny - 1) * a.dy_m;
   c.max_bias_v = 0;
   for (double v : data_->bias_v) c.max_bias_v = std::max(c.max_bias_v, std::abs(v));
-  c.max_current_a = 0;
-  for (double v : data_->spectra) c.max_current_a = std::max(c.max_current_a, std::abs(v));
+  c.max_current_a = max_abs_signal_;  // the largest recorded |signal|, in signal_unit
   c.max_sweep_rate_v_per_s = options_.sweep_rate_v_per_s;
   for (const Channel& ch : image_.channels) c.channels.push_back(ch.name);
   c.signal_name = data_->signal_name;

@@ -45,6 +45,7 @@ class ReplayBackend : public MicroscopeBackend {
   ReplayOptions options_;
   core::Waveform native_;
   SurveyImage image_;  ///< every channel plus "topography"
+  double max_abs_signal_ = 0;
   int ix_ = 0, iy_ = 0;
   double clock_s_ = 0;
   unsigned long long sweeps_ = 0;

@@ -105,6 +105,17 @@ TEST(Remote, RoundTripIsBitExact) {
   EXPECT_NE(off.status.message.find(srv.endpoint()), std::string::npos) << off.status.message;
 }
 
+TEST(Remote, TwoClientsShareOneServer) {
+  sdm::test::ServerThread srv(replay_backend(), sdm::test::loopback_any_port());
+  remote::RemoteBackend a(client_for(srv.endpoint())), b(client_for(srv.endpoint()));
+  for (int i = 0; i < 20; ++i) {
+    a.move_to(1e-8 * (i % 8), 0);
+    EXPECT_EQ(a.iv_sweep(core::Waveform::triangle()).current_a[0], double(i % 8));
+    EXPECT_EQ(b.status().position.x_m, 1e-8 * (i % 8));  // one instrument, two views of it
+  }
+  EXPECT_EQ(srv.server().requests_handled(), 60u);
+}
+
 TEST(Remote, ServerAnswersEveryBadRequestWithAnErrorAndCarriesOn) {
   remote::ServerOptions o = sdm::test::loopback_any_port();
   o.max_request_bytes = 1 << 20;
