@@ -56,7 +56,6 @@ int run_serve(const ServeArgs& a) {
     if (const char* t = std::getenv("SDM_SERVE_TOKEN")) cfg.token = t;
   cfg.journal = a.journal.empty() ? "off" : a.journal;
   cfg.survey_path.clear();  // a served backend answers surveys itself
-  cfg.latency_s = 0;
 
   std::unique_ptr<hardware::MicroscopeBackend> backend;
   std::string what;

@@ -81,6 +81,31 @@ TEST(Serve, KilledServerGivesDisconnectedThenTheCampaignContinues) {
   }
 }
 
+TEST(Serve, KilledDuringASweepGivesDisconnectedAtOnce) {
+  // The scenario's [backend] latency_s makes each served call take 3 s: time to kill it mid-call.
+  sdm::test::TempDir dir;
+  sdm::test::write_text(dir / "slow.toml", "[backend]\nkind = \"replay\"\npath = \"" + sdm::test::beps_path().string() + "\"\nlatency_s = 3.0\n");
+  sdm::test::Child server({SDM_BINARY, "serve", "--scenario", (dir / "slow.toml").string(), "--bind", "tcp://127.0.0.1:*"});
+  const std::string ep = start(server);
+  ASSERT_FALSE(ep.empty()) << server.output();
+  remote::RemoteOptions o;
+  o.endpoint = ep;
+  o.timeout_s = 30;
+  Microscope scope(std::make_unique<remote::RemoteBackend>(o));
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    server.signal(SIGKILL);
+  });
+  const auto t0 = Clock::now();
+  auto r = scope.iv_sweep(core::Waveform::triangle());
+  const double waited = std::chrono::duration<double>(Clock::now() - t0).count();
+  killer.join();
+  EXPECT_EQ(r.status.code, StatusCode::disconnected) << r.status.message;
+  EXPECT_LT(waited, 2.5) << "must not wait for the 30 s timeout nor the 3 s call";
+  EXPECT_NE(r.status.message.find("connection lost while waiting for the reply to iv_sweep"), std::string::npos) << r.status.message;
+  EXPECT_NE(r.status.message.find(ep), std::string::npos) << r.status.message;
+}
+
 TEST(Serve, VerboseLogsRequestsAndSigtermStopsCleanly) {
   sdm::test::TempDir dir;
   sdm::test::Child server(serve_args("tcp://127.0.0.1:*", {"--verbose", "--journal", (dir / "j.log").string()}));
