@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
 
 #include "app/commands.hpp"
 #include "bench/scenario.hpp"
@@ -14,6 +15,8 @@
 #include "hardware/remote/server.hpp"
 #include "hardware/replay/dataset.hpp"
 #include "hardware/replay/replay_backend.hpp"
+#include "hardware/twin/twin_backend.hpp"
+#include "sim/film_config.hpp"
 
 namespace sdm::app {
 namespace {
@@ -62,14 +65,20 @@ int run_serve(const ServeArgs& a) {
   if (kind == "replay") {
     if (cfg.path.empty()) throw Error("sdm serve --backend replay: needs --dataset FILE or a --scenario whose [backend] has path = \"…\"");
     cfg.kind = "replay";
-    auto data = hardware::load_replay_dataset(cfg);
+    auto replay = hardware::make_replay_backend(cfg);
+    const auto data = replay->shared_dataset();
     what = "replay of " + data->source + " (" + std::to_string(data->nx()) + "x" + std::to_string(data->ny()) + " pixels x " +
            std::to_string(data->n_points()) + " points, " + data->signal_name + " [" + data->signal_unit + "])";
-    hardware::replay::ReplayOptions o;
-    o.sweep_rate_v_per_s = cfg.replay_sweep_rate_v_per_s;
-    backend = std::make_unique<hardware::replay::ReplayBackend>(data, o);
+    backend = std::move(replay);
   } else if (kind == "twin") {
-    return not_available("serve --backend twin", "the digital-twin backend (hardware/twin)");
+    // Built from the scenario's [film]/[instrument] and [campaign] seed (defaults without one).
+    const std::uint64_t seed = sc.campaign.seed;
+    backend = hardware::twin::make_twin_backend(sc.film, sc.instrument, seed);
+    std::ostringstream d;
+    d << "digital twin (film " << sc.film.size_px << "x" << sc.film.size_px << " px over " << sc.film.scan_size_m * 1e6
+      << " um, campaign seed " << seed << ", film seed " << sim::film_seed(sc.film, seed)
+      << (have_scenario ? ", from " + a.scenario : std::string(", default [film]/[instrument]")) << ")";
+    what = d.str();
   } else {
     throw Error("sdm serve: --backend must be twin or replay, got \"" + kind + "\"");
   }

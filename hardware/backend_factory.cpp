@@ -16,12 +16,14 @@ std::shared_ptr<const replay::Dataset> load_replay_dataset(const BackendConfig& 
   return std::make_shared<const replay::Dataset>(replay::load_dataset(c.path, c.format, c.image_channel, nsid));
 }
 
+std::unique_ptr<replay::ReplayBackend> make_replay_backend(const BackendConfig& c) {
+  replay::ReplayOptions o;
+  o.sweep_rate_v_per_s = c.replay_sweep_rate_v_per_s;
+  return std::make_unique<replay::ReplayBackend>(load_replay_dataset(c), o);
+}
+
 std::unique_ptr<MicroscopeBackend> make_backend(const BackendConfig& c) {
-  if (c.kind == "replay") {
-    replay::ReplayOptions o;
-    o.sweep_rate_v_per_s = c.replay_sweep_rate_v_per_s;
-    return std::make_unique<replay::ReplayBackend>(load_replay_dataset(c), o);
-  }
+  if (c.kind == "replay") return make_replay_backend(c);
   if (c.kind == "remote") return std::make_unique<remote::RemoteBackend>(remote::RemoteOptions::from(c));
   if (c.kind == "twin")
     throw Error("[backend] kind = \"twin\": the twin is built from [film]/[instrument] by hardware::twin::make_twin_backend (sdm::hardware_twin), not by make_backend");

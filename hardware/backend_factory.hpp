@@ -20,11 +20,16 @@ namespace sdm::hardware {
 
 namespace replay {
 struct Dataset;
+class ReplayBackend;
 }
 
 /// replay or remote from the config (twin needs sim/: see hardware/twin/). Throws
 /// sdm::Error naming the file/endpoint/key when the config cannot be honoured.
 std::unique_ptr<MicroscopeBackend> make_backend(const BackendConfig& config);
+
+/// The replay backend itself, so a harness can keep `->shared_dataset()` (the full
+/// recorded grid) as ground truth before handing the backend to wrap_backend.
+std::unique_ptr<replay::ReplayBackend> make_replay_backend(const BackendConfig& config);
 
 /// The recorded dataset a replay config names (format, image_channel, dataset applied),
 /// for the harness's "against the full recorded grid" metrics. Throws sdm::Error.

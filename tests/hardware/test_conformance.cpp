@@ -1,8 +1,10 @@
 // One conformance suite, run unchanged against every backend the engine may be given:
 // what any Microscope must do for a campaign to work (ranges, channels, a move lands where
 // asked, a valid sweep comes back well formed, bad requests are refused, not crashed on).
-// Backends: replay (real BEPS NSID file; NumPy fixture), remote serving a replay (an
-// in-process `sdm serve`-style server), remote to the Python bridge with its fake vendor.
+// Backends: twin (the sim/ film and instrument), remote serving a twin, replay (real BEPS
+// NSID file; NumPy fixture), remote serving a replay (in-process servers: the code
+// `sdm serve` runs), remote serving a twin from the `sdm serve` binary itself, and remote to
+// the Python bridge with its fake vendor.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,6 +14,7 @@
 #include "hardware/remote/remote_backend.hpp"
 #include "hardware/replay/dataset.hpp"
 #include "hardware/replay/replay_backend.hpp"
+#include "hardware/twin/twin_backend.hpp"
 #include "hardware_test_support.hpp"
 
 using namespace sdm;
@@ -24,7 +27,8 @@ struct Rig {
   std::unique_ptr<Microscope> scope;
   std::unique_ptr<sdm::test::ServerThread> server;
   std::unique_ptr<sdm::test::Child> child;
-  std::string skip;  ///< non-empty: why this backend cannot run here
+  std::string skip;   ///< non-empty: why this backend cannot run here (a missing optional tool)
+  std::string error;  ///< non-empty: the backend should have come up and did not
 };
 
 std::unique_ptr<MicroscopeBackend> beps_replay() {
@@ -32,6 +36,15 @@ std::unique_ptr<MicroscopeBackend> beps_replay() {
   c.kind = "replay";
   c.path = sdm::test::beps_path().string();
   return make_backend(c);
+}
+
+/// A small film keeps the twin's set-up fast; everything else is the shipped default.
+std::unique_ptr<MicroscopeBackend> small_twin() {
+  sim::FilmConfig film;
+  film.size_px = 64;
+  film.scan_size_m = 1.0e-6;
+  film.grain_mean_m = 0.25e-6;
+  return twin::make_twin_backend(film, sim::InstrumentConfig{}, 7);
 }
 
 remote::RemoteOptions remote_to(const std::string& ep) {
@@ -48,6 +61,29 @@ struct BackendCase {
 
 const std::vector<BackendCase>& cases() {
   static const std::vector<BackendCase> all = {
+      {"twin", [] {
+         Rig r;
+         r.scope = std::make_unique<Microscope>(small_twin());
+         return r;
+       }},
+      {"remote_served_twin", [] {
+         Rig r;
+         r.server = std::make_unique<sdm::test::ServerThread>(small_twin(), sdm::test::loopback_any_port());
+         r.scope = std::make_unique<Microscope>(std::make_unique<remote::RemoteBackend>(remote_to(r.server->endpoint())));
+         return r;
+       }},
+      {"remote_sdm_serve_twin", [] {
+         Rig r;
+         r.child = std::make_unique<sdm::test::Child>(std::vector<std::string>{
+             SDM_BINARY, "serve", "--backend", "twin", "--scenario", std::string(SDM_SOURCE_DIR) + "/scenarios/ci.toml", "--bind", "tcp://127.0.0.1:*"});
+         const auto line = r.child->wait_for_line("listening on", 60.0);
+         if (!line) {
+           r.error = "sdm serve --backend twin did not start: " + r.child->output();
+           return r;
+         }
+         r.scope = std::make_unique<Microscope>(std::make_unique<remote::RemoteBackend>(remote_to(sdm::test::endpoint_in(*line))));
+         return r;
+       }},
       {"replay", [] {
          Rig r;
          r.scope = std::make_unique<Microscope>(beps_replay());
@@ -79,7 +115,7 @@ const std::vector<BackendCase>& cases() {
              py, std::string(SDM_SOURCE_DIR) + "/hardware/bridges/sdm_bridge.py", "--bind", "tcp://127.0.0.1:*", "--vendor", "fake_vendor:FakeInstrument"});
          const auto line = r.child->wait_for_line("listening on", 20.0);
          if (!line) {
-           r.skip = "the bridge did not start: " + r.child->output();
+           r.error = "the bridge did not start: " + r.child->output();
            return r;
          }
          r.scope = std::make_unique<Microscope>(std::make_unique<remote::RemoteBackend>(remote_to(sdm::test::endpoint_in(*line))));
@@ -94,6 +130,7 @@ class Conformance : public ::testing::TestWithParam<std::size_t> {
   void SetUp() override {
     rig_ = cases()[GetParam()].make();
     if (!rig_.skip.empty()) GTEST_SKIP() << rig_.skip;
+    ASSERT_TRUE(rig_.error.empty()) << rig_.error;
     auto c = scope().capabilities();
     ASSERT_TRUE(c.ok()) << c.status.message;
     caps_ = c.value;

@@ -344,6 +344,9 @@ TEST(ReplayBackend, FactoryBuildsReplayFromBackendConfig) {
   c.image_channel = "mean";
   auto d = load_replay_dataset(c);
   EXPECT_EQ(d->structure_channel, "mean");
+  auto rb = make_replay_backend(c);
+  auto grid = rb->shared_dataset();  // what the harness keeps as ground truth
+  EXPECT_EQ(grid->n_pixels() * grid->n_points(), 50u * 50u * 64u);
   sdm::test::TempDir dir;
   Microscope scope(wrap_backend(make_backend(c), c, {dir.path(), true}));
   EXPECT_TRUE(scope.move_to(1e-6, 1e-6).ok());

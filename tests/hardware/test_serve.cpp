@@ -11,6 +11,8 @@
 
 #include "hardware/remote/remote_backend.hpp"
 #include "hardware/replay/dataset.hpp"
+#include "hardware/twin/twin_backend.hpp"
+#include "sim/film_config.hpp"
 #include "hardware_test_support.hpp"
 #include "sdm_test_support.hpp"
 
@@ -169,4 +171,42 @@ TEST(Serve, ScenarioTokenAndBadInput) {
   r = sdm::test::run_sdm("serve --bind 'tcp://127.0.0.1:*'");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("--backend"), std::string::npos) << r.output;
+}
+
+TEST(Serve, ServedTwinIsTheSameTwinAsInProcess) {
+  // Same [film], [instrument] and seed, same call sequence ⇒ bit-identical answers through
+  // `sdm serve --backend twin` as from the twin in this process: the network is transparent.
+  const std::string film = "size_px = 48\nscan_size_m = 1.0e-6\ngrain_mean_m = 0.3e-6\n";
+  sdm::test::TempDir dir;
+  sdm::test::write_text(dir / "twin.toml", "[film]\n" + film + "[campaign]\nseed = 42\n");
+  sdm::test::Child server({SDM_BINARY, "serve", "--backend", "twin", "--scenario", (dir / "twin.toml").string(), "--bind", "tcp://127.0.0.1:*"});
+  const std::string ep = start(server);
+  ASSERT_FALSE(ep.empty()) << server.output();
+  EXPECT_NE(server.output().find("digital twin (film 48x48 px"), std::string::npos) << server.output();
+  remote::RemoteOptions o;
+  o.endpoint = ep;
+  Microscope served(std::make_unique<remote::RemoteBackend>(o));
+  Microscope local(twin::make_twin_backend(sim::parse_film_config(film), sim::InstrumentConfig{}, 42));
+
+  SurveySpec spec;
+  spec.channels = {"topography", "current"};
+  auto a = served.survey(spec), b = local.survey(spec);
+  ASSERT_TRUE(a.ok()) << a.status.message;
+  ASSERT_TRUE(b.ok()) << b.status.message;
+  EXPECT_EQ(a.value.channels[1].unit, "A");
+  for (std::size_t c = 0; c < 2; ++c) EXPECT_EQ(a.value.channels[c].data, b.value.channels[c].data);
+  for (const auto& [x, y] : {std::pair{0.2e-6, 0.3e-6}, std::pair{0.7e-6, 0.1e-6}}) {
+    auto ma = served.move_to(x, y), mb = local.move_to(x, y);
+    ASSERT_TRUE(ma.ok() && mb.ok());
+    EXPECT_EQ(ma.value.x_m, mb.value.x_m);
+    auto ia = served.iv_sweep(core::Waveform::triangle()), ib = local.iv_sweep(core::Waveform::triangle());
+    ASSERT_TRUE(ia.ok()) << ia.status.message;
+    ASSERT_TRUE(ib.ok()) << ib.status.message;
+    EXPECT_EQ(ia.value.current_a, ib.value.current_a);
+    EXPECT_EQ(ia.value.time_s, ib.value.time_s);
+  }
+  auto ca = served.capabilities();
+  ASSERT_TRUE(ca.ok());
+  EXPECT_EQ(ca.value.signal_name, "current");
+  EXPECT_EQ(served.status().value.instrument_clock_s, local.status().value.instrument_clock_s);
 }
