@@ -7,6 +7,7 @@
 
 #include "bench/stats/kmeans.hpp"
 #include "core/error.hpp"
+#include "hardware/replay/dataset.hpp"
 #include "sim/film.hpp"
 
 namespace sdm::bench {
@@ -116,6 +117,59 @@ PointTruth twin_point_truth(const sim::Film& film, int ix, int iy, const TruthOp
   p.loop_area = s.loop_area;
   p.x_m = film.x_m(ix);
   p.y_m = film.y_m(iy);
+  return p;
+}
+
+namespace {
+core::IvCurve recorded_curve(const hardware::replay::Dataset& d, int ix, int iy) {
+  core::IvCurve c;
+  c.bias_v = d.bias_v;
+  const double* s = d.spectrum(ix, iy);
+  c.current_a.assign(s, s + d.n_points());
+  c.time_s.resize(d.n_points());
+  for (std::size_t k = 0; k < c.time_s.size(); ++k) c.time_s[k] = double(k);
+  return c;
+}
+SweepTruth curve_truth(const core::IvCurve& c, const TruthOptions& o) {
+  static const engine::acquisition::ScalarizerSpec loop{engine::acquisition::ScalarizerKind::loop_area};
+  SweepTruth s;
+  s.target = engine::acquisition::scalarize(c, o.scalarizer);
+  s.loop_area = engine::acquisition::scalarize(c, loop);
+  for (double i : c.current_a) s.peak = std::max(s.peak, std::abs(i));
+  return s;
+}
+}  // namespace
+
+FilmTruth dataset_truth(const hardware::replay::Dataset& d, const engine::campaign::CandidateGrid& grid,
+                        const hardware::ImageAxes& axes, const engine::gp::RowMatrixF& patches, const TruthOptions& o) {
+  const std::size_t m = grid.size();
+  FilmTruth t;
+  t.has_motifs = false;
+  t.target.assign(m, 0);
+  t.loop_area.assign(m, 0);
+  t.motif.assign(m, -1);
+  std::vector<double> peak(m, 0);
+  for (std::size_t i = 0; i < m; ++i) {
+    int ix = 0, iy = 0;
+    d.nearest(axes.x0_m + grid.ix_px[i] * axes.dx_m, axes.y0_m + grid.iy_px[i] * axes.dy_m, ix, iy);
+    const SweepTruth s = curve_truth(recorded_curve(d, ix, iy), o);
+    t.target[i] = s.target;
+    t.loop_area[i] = s.loop_area;
+    peak[i] = s.peak;
+  }
+  finish_truth(t, peak, patches, o);
+  return t;
+}
+
+PointTruth dataset_point_truth(const hardware::replay::Dataset& d, double x_m, double y_m, const TruthOptions& o) {
+  int ix = 0, iy = 0;
+  d.nearest(x_m, y_m, ix, iy);
+  const SweepTruth s = curve_truth(recorded_curve(d, ix, iy), o);
+  PointTruth p;
+  p.target = s.target;
+  p.loop_area = s.loop_area;
+  p.x_m = d.x_m(ix);
+  p.y_m = d.y_m(iy);
   return p;
 }
 

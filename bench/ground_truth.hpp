@@ -20,6 +20,7 @@
 #include "hardware/microscope.hpp"
 
 namespace sdm::sim { struct Film; }
+namespace sdm::hardware::replay { struct Dataset; }
 
 namespace sdm::bench {
 
@@ -45,6 +46,14 @@ FilmTruth twin_film_truth(const sim::Film& film, const engine::campaign::Candida
 /// Ground truth at film pixel (ix, iy) (e.g. where the tip landed): motif label, target and
 /// loop area of the noiseless sweep from rest.
 PointTruth twin_point_truth(const sim::Film& film, int ix, int iy, const TruthOptions& options);
+
+/// Ground truth of a recorded full-grid dataset (replay): the scalarizer of the recorded spectrum
+/// at each candidate centre's nearest grid pixel. No motif labels (has_motifs = false).
+FilmTruth dataset_truth(const hardware::replay::Dataset& dataset, const engine::campaign::CandidateGrid& grid,
+                        const hardware::ImageAxes& axes, const engine::gp::RowMatrixF& patches, const TruthOptions& options);
+
+/// Ground truth at the grid pixel nearest to (x_m, y_m) (where the replay snaps the tip).
+PointTruth dataset_point_truth(const hardware::replay::Dataset& dataset, double x_m, double y_m, const TruthOptions& options);
 
 /// The parts of FilmTruth that depend only on per-candidate truth values and patches (shared by
 /// the twin and the recorded-grid truths): statistics, class edges, clusters. `peak_current_a`

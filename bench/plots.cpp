@@ -36,7 +36,8 @@ std::pair<int, int> layout(int n) {
   for (int c = 1; c <= std::min(n, 5); ++c) {
     const int r = (n + c - 1) / c;
     const int w = r * c - n;
-    if (w < waste || (w == waste && std::abs(r - c) < std::abs(best_r - best_c))) best_r = r, best_c = c, waste = w;
+    if (w < waste || (w == waste && (std::abs(r - c) < std::abs(best_r - best_c) || (std::abs(r - c) == std::abs(best_r - best_c) && c > best_c))))
+      best_r = r, best_c = c, waste = w;
   }
   return {best_r, best_c};
 }
@@ -99,7 +100,9 @@ std::vector<PlotFile> write_plots(const Summary& s, const std::vector<CampaignMe
         ax.line(c.x, c.mean, viz::palette(i), s.strategies[std::size_t(i)], 2.0);
       }
       ax.ylim(-0.03, 1.03);
-      ax.title(bg.label_names[std::size_t(which[p])]);
+      std::string title = bg.label_names[std::size_t(which[p])];
+      std::replace(title.begin(), title.end(), '_', ' ');
+      ax.title(title);
       ax.xlabel("measurements");
       ax.ylabel("fraction of seeds that found it");
       if (p > 0) ax.legend(false);
@@ -151,16 +154,15 @@ std::vector<PlotFile> write_plots(const Summary& s, const std::vector<CampaignMe
         (c->phase[k] == "initial" ? yi : ys).push_back(y.back());
       }
       ax.line(x, y, {20, 20, 20}, "", 1.0);
-      if (!xi.empty()) ax.scatter(xi, yi, {255, 255, 255}, "initial design", 4.0);
+      if (!xi.empty()) ax.scatter(xi, yi, {255, 200, 0}, "initial design", 4.0);
       if (!xs.empty()) ax.scatter(xs, ys, viz::palette(3), "chosen by strategy", 3.5);
       if (i % cols != cols - 1 && i != ns - 1) ax.legend(false);
     }
-    fig.suptitle(s.scenario + ": acquisition paths (seed " + std::to_string(bg.seed) +
-                 ") over the topography; shaded: motif labels");
+    fig.suptitle(s.scenario + ": acquisition paths, seed " + std::to_string(bg.seed));
     const fs::path p = dir / "paths.png";
     fig.save_png(p);
     files.push_back({p, "Acquisition path of seed " + std::to_string(bg.seed) +
-                            " for each strategy: requested positions in order (black line), initial-design points (white) "
+                            " for each strategy: requested positions in order (black line), initial-design points (yellow) "
                             "and the strategy's choices (red), over the survey topography with the twin's motif labels "
                             "shaded (grain interiors unshaded)."});
   }
