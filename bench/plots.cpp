@@ -118,7 +118,7 @@ std::vector<PlotFile> write_plots(const Summary& s, const std::vector<CampaignMe
   // 3. acquisition paths of one seed per strategy
   if (!bg.image.empty()) {
     const auto [rows, cols] = layout(ns);
-    viz::Figure fig(rows, cols, 470, 400);
+    viz::Figure fig(rows, cols, 640, 440);  // every panel carries the legend, so all keep one size
     const double um = 1e6;
     std::vector<double> img(bg.image.size());
     for (std::size_t i = 0; i < img.size(); ++i) img[i] = bg.image[i] * bg.image_scale;
@@ -156,7 +156,6 @@ std::vector<PlotFile> write_plots(const Summary& s, const std::vector<CampaignMe
       ax.line(x, y, {20, 20, 20}, "", 1.0);
       if (!xi.empty()) ax.scatter(xi, yi, {255, 200, 0}, "initial design", 4.0);
       if (!xs.empty()) ax.scatter(xs, ys, viz::palette(3), "chosen by strategy", 3.5);
-      if (i % cols != cols - 1 && i != ns - 1) ax.legend(false);
     }
     fig.suptitle(s.scenario + ": acquisition paths, seed " + std::to_string(bg.seed));
     const fs::path p = dir / "paths.png";

@@ -4,7 +4,11 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
+
+#include <dlfcn.h>
+#include <gnu/libc-version.h>
 
 #include "core/error.hpp"
 #include "core/run_directory.hpp"
@@ -17,31 +21,68 @@ bool excluded_from_regression(const std::string& metric) {
   return metric == "decision_latency_s" || metric.find("wall") != std::string::npos;
 }
 
-std::map<std::string, Tolerance> default_tolerances() {
-  // Kept short here; the baseline file carries the full reasons (results/baselines/README.md).
-  const std::string counts = "a count averaged over seeds: the smallest real change is one class in one seed";
-  return {
-      {"default", {0.0, 1e-6, "exact up to rounding when a metric has no tolerance of its own"}},
-      {"motif_classes", {0.3, 0, counts}},
-      {"hysteresis_classes", {0.3, 0, counts}},
-      {"first_asymmetric_boundary", {0.3, 0, "integer measurement counts averaged over seeds"}},
-      {"first_triple_junction", {0.3, 0, "integer measurement counts averaged over seeds"}},
-      {"first_grain_boundary", {0.3, 0, "integer measurement counts averaged over seeds"}},
-      {"target_coverage", {0.005, 0, "fraction of histogram bins; one bin in one seed moves the mean by ~1/(3·occupied bins)"}},
-      {"patch_coverage", {0.005, 0, "fraction of clusters; one cluster in one seed moves the mean by 1/(3k)"}},
-      {"diversity", {0, 1e-3, "continuous; computed from measured curves (deterministic simulator, no BLAS)"}},
-      {"instrument_time_s", {0, 1e-6, "simulated instrument clock: exact up to rounding"}},
-      {"model_rmse", {0, 0.02, "DKL evaluation model: float32 torch + LAPACK differ in the last bits across CPUs"}},
-      {"model_nlpd", {0.05, 0.02, "DKL evaluation model: float32 torch + LAPACK differ in the last bits across CPUs"}},
-      {"vae_knn_accuracy", {0.02, 0, "dual VAE trained in float32 torch"}},
-      {"vae_im2spec_nrmse", {0, 0.05, "dual VAE trained in float32 torch"}},
-  };
+bool model_driven_strategy(const std::string& name) {
+  static const std::set<std::string> names = {"dn_dkl", "ucb", "ei", "max_variance", "spectral_novelty", "beacon"};
+  return names.count(name) > 0;
 }
 
-Baseline baseline_from_summary(const Summary& s, const std::map<std::string, Tolerance>& tol) {
+Tolerances default_tolerances() {
+  // Reasons in full: results/baselines/README.md. Sizes of the other-platform tolerances come
+  // from re-running ci.toml with OpenBLAS forced to other kernels (Haswell, Sandybridge).
+  Tolerances t;
+  t.same_platform["*"] = {1e-12, 1e-9, "same CPU, BLAS kernel, libtorch and libc: the run is bit-reproducible, so "
+                                       "any change of code or scenario shows; 1e-9 only absorbs printing/parsing"};
+  const std::string exact = "model-free strategy on another platform: simulator, initial design and metrics use no BLAS, "
+                            "so only libm rounding could move them";
+  t.other_platform["*"] = {1e-9, 1e-6, exact};
+  t.other_platform["model_rmse"] = {0.3, 0, "evaluation DKL refitted on another BLAS kernel: max change 0.18 measured"};
+  t.other_platform["model_nlpd"] = {40, 0, "evaluation DKL: NLPD of few-point fits is ill-conditioned (overconfident "
+                                           "variances), max change 26 measured across kernels"};
+  const std::string path = "model-driven strategy on another BLAS kernel: last-bit changes flip decisions and the "
+                           "campaign takes another path; 1.5x the largest change measured across kernels";
+  t.other_platform["model_driven/motif_classes"] = {2.0, 0, path + " (1.33)"};
+  t.other_platform["model_driven/hysteresis_classes"] = {1.5, 0, path + " (1.0)"};
+  t.other_platform["model_driven/first_asymmetric_boundary"] = {25, 0, path + " (15.3)"};
+  t.other_platform["model_driven/first_triple_junction"] = {16, 0, path + " (10.3)"};
+  t.other_platform["model_driven/first_grain_boundary"] = {21, 0, path + " (13.7)"};
+  t.other_platform["model_driven/target_coverage"] = {0.17, 0, path + " (0.11)"};
+  t.other_platform["model_driven/patch_coverage"] = {0.1, 0, path + " (0.067)"};
+  t.other_platform["model_driven/diversity"] = {0.025, 0, path + " (0.015)"};
+  t.other_platform["model_driven/instrument_time_s"] = {0, 0.011, path + " (0.71 %)"};
+  t.other_platform["model_driven/vae_knn_accuracy"] = {0.2, 0, path};
+  t.other_platform["model_driven/vae_im2spec_nrmse"] = {0, 0.5, path};
+  t.other_platform["vae_knn_accuracy"] = {0.1, 0, "dual VAE trained with torch on another BLAS kernel"};
+  t.other_platform["vae_im2spec_nrmse"] = {0, 0.2, "dual VAE trained with torch on another BLAS kernel"};
+  return t;
+}
+
+nlohmann::json current_platform() {
+  nlohmann::json p;
+  std::string cpu = "unknown";
+  std::ifstream f("/proc/cpuinfo");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("model name", 0) == 0) {
+      cpu = line.substr(line.find(':') + 1);
+      cpu.erase(0, cpu.find_first_not_of(' '));
+      break;
+    }
+  p["cpu"] = cpu;
+  using Fn = char* (*)();
+  const Fn core = reinterpret_cast<Fn>(::dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  p["blas_core"] = core ? std::string(core()) : std::string("unknown");
+  const nlohmann::json b = core::build_info();
+  p["libtorch"] = b.contains("libraries") ? b["libraries"].value("libtorch", std::string("unknown")) : std::string("unknown");
+  p["libc"] = ::gnu_get_libc_version();
+  return p;
+}
+
+bool same_platform(const Baseline& b, const nlohmann::json& p) { return !b.platform.is_null() && b.platform == p; }
+
+Baseline baseline_from_summary(const Summary& s, const Tolerances& tol, const std::vector<std::string>& model_driven) {
   Baseline b;
   b.scenario = s.scenario;
   b.tolerances = tol;
+  b.model_driven = model_driven;
   for (const std::string& st : s.strategies)
     for (const std::string& m : s.metrics) {
       if (excluded_from_regression(m)) continue;
@@ -68,7 +109,11 @@ nlohmann::json baseline_json(const Baseline& b) {
   j["about"] = b.about;
   j["written"] = b.written;
   j["build"] = b.build;
-  for (const auto& [m, t] : b.tolerances) j["tolerances"][m] = {{"abs", t.abs}, {"rel", t.rel}, {"why", t.why}};
+  j["platform"] = b.platform;
+  j["model_driven"] = b.model_driven;
+  j["tolerances"] = {{"same_platform", nlohmann::json::object()}, {"other_platform", nlohmann::json::object()}};
+  for (const auto& [m, t] : b.tolerances.same_platform) j["tolerances"]["same_platform"][m] = {{"abs", t.abs}, {"rel", t.rel}, {"why", t.why}};
+  for (const auto& [m, t] : b.tolerances.other_platform) j["tolerances"]["other_platform"][m] = {{"abs", t.abs}, {"rel", t.rel}, {"why", t.why}};
   j["values"] = nlohmann::json::object();
   for (const auto& [st, metrics] : b.values)
     for (const auto& [m, budgets] : metrics)
@@ -102,16 +147,23 @@ Baseline read_baseline(const std::filesystem::path& file) {
     b.about = j.value("about", "");
     b.written = j.value("written", "");
     b.build = j.value("build", nlohmann::json::object());
-    if (j.contains("tolerances"))
-      for (auto it = j["tolerances"].begin(); it != j["tolerances"].end(); ++it) {
+    b.platform = j.value("platform", nlohmann::json());
+    b.model_driven = j.value("model_driven", std::vector<std::string>{});
+    auto read_tol = [&](const char* regime, std::map<std::string, Tolerance>& out) {
+      if (!j.contains("tolerances") || !j["tolerances"].contains(regime)) return;
+      const auto& tj = j["tolerances"][regime];
+      for (auto it = tj.begin(); it != tj.end(); ++it) {
         Tolerance t;
         t.abs = it.value().value("abs", 0.0);
         t.rel = it.value().value("rel", 0.0);
         t.why = it.value().value("why", "");
         if (!(t.abs >= 0) || !(t.rel >= 0))
-          throw Error(file.string() + ": tolerance of '" + it.key() + "' must have abs >= 0 and rel >= 0");
-        b.tolerances[it.key()] = t;
+          throw Error(file.string() + ": tolerance " + regime + "/" + it.key() + " must have abs >= 0 and rel >= 0");
+        out[it.key()] = t;
       }
+    };
+    read_tol("same_platform", b.tolerances.same_platform);
+    read_tol("other_platform", b.tolerances.other_platform);
     for (auto s = j.at("values").begin(); s != j.at("values").end(); ++s)
       for (auto m = s.value().begin(); m != s.value().end(); ++m)
         for (auto k = m.value().begin(); k != m.value().end(); ++k) {
@@ -129,12 +181,17 @@ Baseline read_baseline(const std::filesystem::path& file) {
   return b;
 }
 
-RegressionReport compare_to_baseline(const Baseline& base, const Baseline& cur) {
+RegressionReport compare_to_baseline(const Baseline& base, const Baseline& cur, bool same) {
   RegressionReport r;
   r.scenario = base.scenario;
-  auto tol_of = [&](const std::string& m) -> Tolerance {
-    if (auto it = base.tolerances.find(m); it != base.tolerances.end()) return it->second;
-    if (auto it = base.tolerances.find("default"); it != base.tolerances.end()) return it->second;
+  r.same_platform = same;
+  const std::set<std::string> driven(base.model_driven.begin(), base.model_driven.end());
+  auto tol_of = [&](const std::string& strategy, const std::string& m) -> Tolerance {
+    const auto& t = same ? base.tolerances.same_platform : base.tolerances.other_platform;
+    if (!same && driven.count(strategy))
+      if (auto it = t.find("model_driven/" + m); it != t.end()) return it->second;
+    if (auto it = t.find(m); it != t.end()) return it->second;
+    if (auto it = t.find("*"); it != t.end()) return it->second;
     return {};
   };
   for (const auto& [st, metrics] : base.values)
@@ -144,7 +201,7 @@ RegressionReport compare_to_baseline(const Baseline& base, const Baseline& cur) 
         ++r.compared;
         Deviation d;
         d.strategy = st, d.metric = m, d.budget = budget, d.baseline = v.mean;
-        const Tolerance t = tol_of(m);
+        const Tolerance t = tol_of(st, m);
         d.tolerance = t.allowed(v.mean);
         const BaselineValue* c = nullptr;
         if (auto a = cur.values.find(st); a != cur.values.end())
@@ -212,9 +269,12 @@ std::string format_regression(const RegressionReport& r, int max_within) {
   };
   std::ostringstream o;
   o << "sdm regress: scenario '" << r.scenario << "': " << r.compared << " baseline values compared, " << r.moved
-    << " moved, " << r.beyond << " outside tolerance" << (r.added ? ", " + std::to_string(r.added) + " new" : "") << "\n";
+    << " moved, " << r.beyond << " outside tolerance" << (r.added ? ", " + std::to_string(r.added) + " new" : "") << "\n"
+    << (r.same_platform ? "tolerances: same platform as the baseline (bit-reproducible: rounding-level tolerances)\n"
+                        : "tolerances: OTHER platform than the baseline (CPU, BLAS kernel, libtorch or libc differ): "
+                          "model-driven strategies get path-divergence tolerances\n");
   if (r.rows.empty()) {
-    o << "every value is identical to the baseline\n";
+    o << "PASSED: every value is identical to the baseline\n";
     return o.str();
   }
   char line[512];

@@ -82,7 +82,7 @@ std::uint64_t fingerprint(const engine::campaign::CandidateGrid& g, const hardwa
   return h;
 }
 
-core::Waveform campaign_waveform(const engine::campaign::CampaignConfig& c) {
+core::Waveform bench_sweep(const engine::campaign::CampaignConfig& c) {
   return c.sweep_shape == "bipolar"
              ? core::Waveform::bipolar(c.sweep_max_bias_v, std::size_t(c.sweep_points), c.sweep_rate_v_per_s)
              : core::Waveform::triangle(c.sweep_max_bias_v, std::size_t(c.sweep_points), c.sweep_rate_v_per_s);
@@ -90,7 +90,7 @@ core::Waveform campaign_waveform(const engine::campaign::CampaignConfig& c) {
 
 TruthOptions truth_options(const Scenario& sc, std::uint64_t seed, int threads) {
   TruthOptions o;
-  o.sweep = campaign_waveform(sc.campaign);
+  o.sweep = bench_sweep(sc.campaign);
   o.scalarizer = engine::acquisition::ScalarizerSpec::from_name(sc.metrics.scalarizer, sc.metrics.scalarizer_bias_v,
                                                                sc.metrics.onset_current_a);
   o.target_bins = sc.metrics.target_bins;
