@@ -22,7 +22,11 @@ enum class Colormap { viridis, magma, gray, coolwarm };
 /// Colour of `t` ∈ [0, 1] (clamped) in a continuous colormap.
 Color colormap(Colormap map, double t);
 
-/// One panel: data-space artists plus decoration. Axis limits default to the data's extent.
+/// One panel: data-space artists plus decoration. Axis limits default to the data's extent
+/// (plus 5 % margins, none when the panel holds an image). Artists are drawn in call order.
+/// A panel holding an image or label map with y0 < y1 has y increasing downward (row 0 at the top)
+/// and its legend outside on the right; otherwise the legend takes the emptiest inside corner.
+/// One colour bar per panel: that of the last image() or scatter_values() call.
 class Axes {
  public:
   void title(const std::string& text);
@@ -50,10 +54,13 @@ class Axes {
   void image(const std::vector<double>& values, int nx, int ny, double x0, double x1, double y0, double y1, Colormap map,
              const std::string& colorbar_label, std::optional<double> vmin = {}, std::optional<double> vmax = {});
   /// A ny×nx categorical map (labels 0..names.size()−1) in palette colours with a legend of `names`.
+  /// Negative labels are transparent (unlabelled); a label ≥ names.size() throws.
   void label_image(const std::vector<int>& labels, int nx, int ny, double x0, double x1, double y0, double y1,
                    const std::vector<std::string>& names, double alpha = 1.0);
   /// Text at a data-space position.
   void text(double x, double y, const std::string& text, Color color = {0, 0, 0});
+  /// Light grid lines at the major ticks (default: on, except in axes that hold an image).
+  void grid(bool on = true);
 
   struct State;  ///< opaque; defined in figure.cpp
   explicit Axes(State* state) : state_(state) {}
@@ -74,11 +81,17 @@ class Figure {
   void suptitle(const std::string& text);
   /// Renders and writes the PNG (via a temporary file and rename); throws sdm::Error naming the path on failure.
   void save_png(const std::filesystem::path& path) const;
+  /// Renders to PNG bytes in memory (what save_png writes); e.g. for tests via cv::imdecode.
+  std::vector<unsigned char> render_png() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// Hershey fonts are ASCII only: transliterates common UTF-8 characters (µ → u, ² → ^2, Å → A,
+/// – → -, × → x, … → ..., Greek letters → names, Latin-1 accents dropped); anything else becomes '?'.
+std::string to_ascii(const std::string& utf8);
 
 /// Tiles equally sized grayscale tiles (each side×side, row-major, values scaled by
 /// [vmin, vmax]) into a rows×cols mosaic with `gap_px` white gaps and an optional title;
