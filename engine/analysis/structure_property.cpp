@@ -140,6 +140,7 @@ AnalysisResult analyze_structure_property(const AnalysisInputs& in, const Analys
   {
     const Eigen::MatrixXd c = r.measured_latent.rowwise() - r.measured_latent.colwise().mean();
     r.metrics.latent_spread = (c.colwise().squaredNorm().array() / static_cast<double>(n)).sqrt().mean();
+    r.metrics.latent_snr = r.metrics.latent_spread / r.measured_latent_variance.array().sqrt().mean();
   }
 
   // --- manifold over the central 98 % of the candidates' latent, padded by 5 %
@@ -184,6 +185,7 @@ AnalysisResult analyze_structure_property(const AnalysisInputs& in, const Analys
   }
 
   // --- ground truth: motif separability
+  r.metrics.knn_k = cfg.knn_k;
   if (!in.true_labels.empty()) {
     std::vector<int> labels(n);
     for (Eigen::Index i = 0; i < n; ++i) labels[i] = in.true_labels[in.measured[i]];

@@ -69,11 +69,15 @@ struct AnalysisMetrics {
   double knn_chance_measured = std::numeric_limits<double>::quiet_NaN();     ///< majority-label fraction
   double knn_chance_candidates = std::numeric_limits<double>::quiet_NaN();
   int knn_candidates_used = 0;
+  int knn_k = 0;
   double im2spec_r2 = std::numeric_limits<double>::quiet_NaN();     ///< R² of the map scalarizer, unmeasured truth
   double im2spec_nrmse = std::numeric_limits<double>::quiet_NaN();  ///< curves' RMSE / span of the true currents
   int im2spec_evaluated = 0;
   double tie_residual = 0;      ///< mean_i |μ_z − A·μ_s|₁ over the measured pairs
   double latent_spread = 0;     ///< mean over dimensions of the std of μ_z over the measured pairs
+  /// latent_spread / (mean posterior std of z): how far apart the pairs sit in units of the
+  /// encoder's own uncertainty. Well below 1 means a collapsed latent (it carries little information).
+  double latent_snr = 0;
 };
 
 struct AnalysisResult {

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "engine/vae/detail/adam.hpp"
 #include "engine/vae/detail/losses.hpp"
 #include "engine/vae/detail/spatial_decoder.hpp"
 
@@ -225,6 +226,8 @@ nlohmann::json config_to_json(const VaeConfig& c) {
           {"learning_rate", c.learning_rate},
           {"beta_kl", c.beta_kl},
           {"gamma_similarity", c.gamma_similarity},
+          {"tie_warmup_fraction", c.tie_warmup_fraction},
+          {"tie_detach_image", c.tie_detach_image},
           {"coordinate_invariance", c.coordinate_invariance},
           {"rotation_prior_rad", c.rotation_prior_rad},
           {"shift_prior", c.shift_prior},
@@ -247,6 +250,8 @@ VaeConfig config_from_json(const nlohmann::json& j) {
   c.learning_rate = j.at("learning_rate");
   c.beta_kl = j.at("beta_kl");
   c.gamma_similarity = j.at("gamma_similarity");
+  c.tie_warmup_fraction = j.at("tie_warmup_fraction");
+  c.tie_detach_image = j.at("tie_detach_image");
   c.coordinate_invariance = j.at("coordinate_invariance");
   c.rotation_prior_rad = j.at("rotation_prior_rad");
   c.shift_prior = j.at("shift_prior");
@@ -270,6 +275,7 @@ void validate_config(const VaeConfig& c) {
   if (!(c.learning_rate > 0)) bad("learning_rate", "must be > 0");
   if (!(c.beta_kl >= 0)) bad("beta_kl", "must be >= 0");
   if (!(c.gamma_similarity >= 0)) bad("gamma_similarity", "must be >= 0");
+  if (!(c.tie_warmup_fraction >= 0 && c.tie_warmup_fraction <= 1)) bad("tie_warmup_fraction", "must be in [0, 1]");
   if (!(c.rotation_prior_rad > 0)) bad("rotation_prior_rad", "must be > 0");
   if (!(c.shift_prior > 0)) bad("shift_prior", "must be > 0");
   if (c.spatial_decoder_layers < 1) bad("spatial_decoder_layers", "must be >= 1");
@@ -399,7 +405,7 @@ struct DualVae::Impl {
   }
 
   // ---- the loss
-  LossTensors loss(const Tensor& x_image, const Tensor& x_curve, at::Generator* gen) {
+  LossTensors loss(const Tensor& x_image, const Tensor& x_curve, at::Generator* gen, double gamma) {
     const double n = static_cast<double>(x_image.size(0));
     LossTensors t;
     auto [mu_i, lv_i] = net->image_encoder->forward(x_image);
@@ -421,10 +427,9 @@ struct DualVae::Impl {
     auto [mu_s, lv_s] = net->curve_encoder->forward(x_curve);
     t.recon_curve = detail::bce_with_logits(net->curve_decoder->forward(sample(mu_s, lv_s)), x_curve);
     t.kl_curve = detail::gaussian_kl(mu_s, lv_s, torch::ones({config.latent_dim}, torch::kFloat32));
-    t.similarity = detail::l1_tie(z_mean, mu_s, net->tie);
-    // J/n with J = Σ_i [BCE + β·KL] + γ·mean|·|: the ELBO terms are sums over pairs, the tie a mean.
-    t.total = t.recon_image + t.recon_curve + config.beta_kl * (t.kl_image + t.kl_curve) +
-              (config.gamma_similarity / n) * t.similarity;
+    t.similarity = detail::l1_tie(config.tie_detach_image ? z_mean.detach() : z_mean, mu_s, net->tie);
+    // Per pair: BCE + β·KL summed over features, plus γ × the mean absolute tie residual.
+    t.total = t.recon_image + t.recon_curve + config.beta_kl * (t.kl_image + t.kl_curve) + gamma * t.similarity;
     return t;
   }
 
@@ -521,12 +526,15 @@ TrainingReport DualVae::fit(const RowMatrixF& patches, const Eigen::MatrixXd& cu
   report.pairs = static_cast<int>(patches.rows());
   report.history.reserve(m.config.epochs);
   at::Generator gen = make_generator(m.seed ^ 0x9E3779B97F4A7C15ULL);
-  torch::optim::Adam optimizer(m.net->parameters(), torch::optim::AdamOptions(m.config.learning_rate));
+  detail::Adam optimizer(m.net->parameters(), m.config.learning_rate);
   const auto t0 = std::chrono::steady_clock::now();
   m.net->train();
   for (int epoch = 0; epoch < m.config.epochs; ++epoch) {
     optimizer.zero_grad();
-    const auto terms = m.loss(x_image, x_curve, &gen);
+    // γ ramps linearly over the first tie_warmup_fraction of the epochs (0: the paper's constant γ).
+    const double warmup = m.config.tie_warmup_fraction * m.config.epochs;
+    const double ramp = warmup >= 1.0 ? std::min(1.0, static_cast<double>(epoch + 1) / warmup) : 1.0;
+    const auto terms = m.loss(x_image, x_curve, &gen, ramp * m.config.gamma_similarity);
     terms.total.backward();
     optimizer.step();
     report.history.push_back(terms.values());
@@ -535,7 +543,7 @@ TrainingReport DualVae::fit(const RowMatrixF& patches, const Eigen::MatrixXd& cu
   m.net->eval();
   {
     torch::NoGradGuard no_grad;
-    report.final_at_means = m.loss(x_image, x_curve, nullptr).values();
+    report.final_at_means = m.loss(x_image, x_curve, nullptr, m.config.gamma_similarity).values();
   }
   report.tie_matrix = m.tie();
   m.trained = true;
@@ -547,7 +555,8 @@ LossTerms DualVae::evaluate(const RowMatrixF& patches, const Eigen::MatrixXd& cu
   m.check_pairs(patches, curves, "evaluate");
   torch::NoGradGuard no_grad;
   m.net->eval();
-  return m.loss(m.patch_tensor(patches, "evaluate"), m.curve_tensor(curves, "evaluate"), nullptr).values();
+  return m.loss(m.patch_tensor(patches, "evaluate"), m.curve_tensor(curves, "evaluate"), nullptr, m.config.gamma_similarity)
+      .values();
 }
 
 LatentEncoding DualVae::encode_patches(const RowMatrixF& patches) const {

@@ -1,7 +1,8 @@
 #pragma once
 // The dual VAE: an image VAE on survey patches and a spectrum VAE on I–V curves, tied into
-// one latent space (the structure–property map). Gong et al., arXiv 2603.17028, after the
-// authors' notebook; every constant is in VaeConfig. Torch stays behind a pimpl.
+// one latent space (the structure–property map). Gong et al., arXiv 2603.17028 (architecture and
+// constants as the paper and its notebook describe them); every constant is in VaeConfig.
+// Torch stays behind a pimpl.
 //
 // Image VAE (coordinate_invariance, the rVAE construction): encoder p² → H → H (tanh) →
 // mean and log-variance of [θ, dx, dy, z₁..z_d]. The spatial decoder sees every pixel's
@@ -11,14 +12,16 @@
 // the decoder is the dense mirror z → H → H → p² (sigmoid).
 // Spectrum VAE: L → H → H → (mean, log-variance) of s ∈ R^d; decoder d → H → H → L (sigmoid).
 //
-// Loss per epoch (full batch of n pairs): the ELBO terms summed over pairs, the tie averaged
-// over its n × d entries (the usual PyTorch reductions: BCE and KL with reduction "sum", L1 with
-// its default "mean"),
-//   J = Σ_i [BCE(patch_i) + BCE(curve_i) + β·(KL(q(θ,t,z|patch_i) ‖ prior) + KL(q(s|curve_i) ‖ N(0, I)))]
-//       + γ·mean_ij |μ_z,ij − (A·μ_s,i)_j|,
-// minimised as J/n. (The authors' notebook is not public; with γ = 10 on a per-pair tie instead,
-// the tie dominates and collapses both latents onto the origin.)
-// with A a learnable d × d matrix (identity at start). The joint latent is the image latent z:
+// Loss per epoch (full batch of n pairs; ELBO terms summed over features and averaged over pairs,
+// the tie averaged over its n × d entries as PyTorch's l1_loss does):
+//   J = mean_i [BCE(patch_i) + BCE(curve_i) + β·(KL(q(θ,t,z|patch_i) ‖ prior) + KL(q(s|curve_i) ‖ N(0, I)))]
+//       + γ·mean_ij |μ_z,ij − (A·μ_s,i)_j|.
+// A is a learnable d × d matrix (identity at start). The reductions are a choice (the notebook's
+// code is not available here): per pair, so the tie's weight does not change with n. With them the
+// paper's γ = 10 aligns the two latents on well-separated synthetic data (60 pairs); summing the
+// ELBO over pairs left the tie too weak to align them, and a tie summed over d and weighted 10
+// per pair collapsed both latents onto the origin.
+// The joint latent is the image latent z:
 // a patch lands at μ_z, a curve at A·μ_s, and decoding a joint point z into a curve uses
 // s = A⁻¹·z. Inputs are scaled to [0, 1] (VaeConfig::patch_scaling / curve_scaling: by default
 // one min–max over the training set, kept in the model so outputs map back to input units);
@@ -39,8 +42,8 @@ namespace sdm::engine::vae {
 /// Row-major float matrix: one flattened patch (row-major pixels) per row.
 using RowMatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-/// The loss terms of one epoch (or one evaluation). The ELBO terms are per pair (their sums / n);
-/// total = J/n = recon_image + recon_curve + β·(kl_image + kl_curve) + (γ/n)·similarity.
+/// The loss terms of one epoch (or one evaluation), per pair:
+/// total = J = recon_image + recon_curve + β·(kl_image + kl_curve) + γ·similarity.
 struct LossTerms {
   double total = 0;
   double recon_image = 0;   ///< Σ_pixels BCE, per pair

@@ -16,6 +16,14 @@ struct VaeConfig {
   double learning_rate = 1e-4;         ///< Adam
   double beta_kl = 1.0;                ///< weight of the KL terms (both VAEs)
   double gamma_similarity = 10.0;      ///< weight of the L1 latent tie γ·mean|μ_z − A·μ_s| (see dual_vae.hpp)
+  /// γ ramps linearly from 0 to gamma_similarity over this fraction of the epochs (0: the paper's
+  /// constant γ). With a constant γ, training on synthetic data often fell into a collapsed state
+  /// (both latents shrunk onto the origin, the tie trivially satisfied, im2spec uninformative);
+  /// letting the two VAEs first learn informative latents avoided it. Same final objective.
+  double tie_warmup_fraction = 0.25;
+  /// true: the tie moves A and the spectral encoder only (the image latent is its fixed target);
+  /// false (the paper): it pulls both latents.
+  bool tie_detach_image = false;
   bool coordinate_invariance = true;   ///< image VAE with rotation + 2 translation latents (rVAE)
   double rotation_prior_rad = 1.5707963267948966;  ///< std of the rotation prior θ ~ N(0, σ²), π/2
   double shift_prior = 0.5;            ///< std of the shift priors (patch half-widths: coordinates span [−1, 1])

@@ -3,8 +3,9 @@
 namespace sdm::engine::vae::detail {
 
 torch::Tensor bce_with_logits(const torch::Tensor& logits, const torch::Tensor& targets) {
-  const auto per_element = torch::clamp_min(logits, 0) - logits * targets + torch::log1p(torch::exp(-torch::abs(logits)));
-  return per_element.sum(1).mean();
+  // One fused op (forward and backward) instead of a chain of elementwise tensors.
+  return torch::binary_cross_entropy_with_logits(logits, targets, {}, {}, at::Reduction::Sum) /
+         static_cast<double>(logits.size(0));
 }
 
 torch::Tensor gaussian_kl(const torch::Tensor& mean, const torch::Tensor& logvar, const torch::Tensor& prior_std) {

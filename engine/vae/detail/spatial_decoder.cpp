@@ -47,6 +47,29 @@ __attribute__((always_inline)) inline float tanh_approx(float x) {
   return x < 0.0f ? -th : th;
 }
 
+// Backward of one block of 4 pixels: accumulates Σ_q ∂/∂pre (and × c) and Σ_q g_q·h_q.
+__attribute__((always_inline)) inline void backward_block(int H, const float* __restrict w, const float* __restrict h,
+                                                          const float* g, const float* cx, const float* cy,
+                                                          float* __restrict ga, float* __restrict g0,
+                                                          float* __restrict g1, float* __restrict dw) {
+  const float* __restrict h0 = h;
+  const float* __restrict h1 = h + H;
+  const float* __restrict h2 = h + 2 * H;
+  const float* __restrict h3 = h + 3 * H;
+  const float q0 = g[0], q1 = g[1], q2 = g[2], q3 = g[3];
+  const float x0 = cx[0], x1 = cx[1], x2 = cx[2], x3 = cx[3];
+  const float y0 = cy[0], y1 = cy[1], y2 = cy[2], y3 = cy[3];
+  for (int k = 0; k < H; ++k) {
+    const float wk = w[k];
+    const float d0 = q0 * wk * (1.0f - h0[k] * h0[k]), d1 = q1 * wk * (1.0f - h1[k] * h1[k]);
+    const float d2 = q2 * wk * (1.0f - h2[k] * h2[k]), d3 = q3 * wk * (1.0f - h3[k] * h3[k]);
+    ga[k] += (d0 + d1) + (d2 + d3);
+    g0[k] += (d0 * x0 + d1 * x1) + (d2 * x2 + d3 * x3);
+    g1[k] += (d0 * y0 + d1 * y1) + (d2 * y2 + d3 * y3);
+    dw[k] += (q0 * h0[k] + q1 * h1[k]) + (q2 * h2[k] + q3 * h3[k]);
+  }
+}
+
 struct Pass {
   int P = 0, H = 0;
   const float* grid = nullptr;  // P × 2
@@ -54,8 +77,10 @@ struct Pass {
   float b = 0;
 };
 
+constexpr int kPixels = 4;  // pixels per register block (amortises the per-k loads and stores)
+
 // One sample: logits of its P pixels and, with a target, Σ BCE and the gradients.
-// scratch: 6H floats. dw (H) receives this sample's Σ_j g_j·h_j (overwritten).
+// scratch: (5 + kPixels)·H floats. dw (H) receives this sample's Σ_j g_j·h_j (overwritten).
 SDM_KERNEL_CLONES
 void sample_pass(int P, int H, const float* __restrict grid, const float* __restrict w, float b,
                  const float* __restrict a, const float* __restrict M, const float* __restrict x,
@@ -63,10 +88,10 @@ void sample_pass(int P, int H, const float* __restrict grid, const float* __rest
                  float* __restrict dw, double* loss_out, double* db_out, float* __restrict scratch) {
   float* __restrict m0 = scratch;
   float* __restrict m1 = scratch + H;
-  float* __restrict h = scratch + 2 * H;
-  float* __restrict ga = scratch + 3 * H;
-  float* __restrict g0 = scratch + 4 * H;
-  float* __restrict g1 = scratch + 5 * H;
+  float* __restrict ga = scratch + 2 * H;
+  float* __restrict g0 = scratch + 3 * H;
+  float* __restrict g1 = scratch + 4 * H;
+  float* __restrict h = scratch + 5 * H;  // kPixels × H activations of the current block
   for (int k = 0; k < H; ++k) {
     m0[k] = M[2 * k];
     m1[k] = M[2 * k + 1];
@@ -75,32 +100,41 @@ void sample_pass(int P, int H, const float* __restrict grid, const float* __rest
   }
   const int H16 = H - H % 16;
   double loss = 0.0, db = 0.0;
-  for (int j = 0; j < P; ++j) {
-    const float cx = grid[2 * j], cy = grid[2 * j + 1];
-    for (int k = 0; k < H; ++k) h[k] = tanh_approx(a[k] + m0[k] * cx + m1[k] * cy);
-    float acc[16] = {0};  // 16 independent partial sums: a vector accumulator, fixed order
-    for (int k = 0; k < H16; k += 16)
-      for (int l = 0; l < 16; ++l) acc[l] += w[k + l] * h[k + l];
-    float logit = b;
-    for (int l = 0; l < 16; ++l) logit += acc[l];
-    for (int k = H16; k < H; ++k) logit += w[k] * h[k];
-    if (logits_out) logits_out[j] = logit;
-    if (!x) continue;
-    const float xt = x[j];
-    const float e = std::exp(-std::fabs(logit));
-    loss += static_cast<double>(std::max(logit, 0.0f) - logit * xt + std::log(1.0f + e));
-    if (!grads) continue;
-    const float sig = logit >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
-    const float g = sig - xt;  // ∂BCE/∂logit
-    db += g;
-    for (int k = 0; k < H; ++k) {
-      const float hk = h[k];
-      const float dp = g * w[k] * (1.0f - hk * hk);
-      ga[k] += dp;
-      g0[k] += dp * cx;
-      g1[k] += dp * cy;
-      dw[k] += g * hk;
+  for (int j0 = 0; j0 < P; j0 += kPixels) {
+    const int nb = std::min(kPixels, P - j0);
+    float cx[kPixels], cy[kPixels], g[kPixels], logit[kPixels];
+    for (int q = 0; q < kPixels; ++q) {  // pixels past the end: coordinate 0, zero gradient
+      cx[q] = q < nb ? grid[2 * (j0 + q)] : 0.0f;
+      cy[q] = q < nb ? grid[2 * (j0 + q) + 1] : 0.0f;
     }
+    // Forward: activations, then the logits with 16 independent partial sums per pixel (a
+    // vector accumulator, fixed order).
+    for (int q = 0; q < kPixels; ++q) {
+      float* __restrict hq = h + q * H;
+      const float x0 = cx[q], y0 = cy[q];
+      for (int k = 0; k < H; ++k) hq[k] = tanh_approx(a[k] + m0[k] * x0 + m1[k] * y0);
+      float acc[16] = {0};
+      for (int k = 0; k < H16; k += 16)
+        for (int l = 0; l < 16; ++l) acc[l] += w[k + l] * hq[k + l];
+      logit[q] = b;
+      for (int l = 0; l < 16; ++l) logit[q] += acc[l];
+      for (int k = H16; k < H; ++k) logit[q] += w[k] * hq[k];
+    }
+    for (int q = 0; q < kPixels; ++q) g[q] = 0.0f;
+    for (int q = 0; q < nb; ++q) {
+      if (logits_out) logits_out[j0 + q] = logit[q];
+      if (!x) continue;
+      const float xt = x[j0 + q];
+      const float e = std::exp(-std::fabs(logit[q]));
+      loss += static_cast<double>(std::max(logit[q], 0.0f) - logit[q] * xt + std::log(1.0f + e));
+      const float sig = logit[q] >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+      g[q] = sig - xt;  // ∂BCE/∂logit
+      db += g[q];
+    }
+    if (!grads || !x) continue;
+    // Backward through tanh and the first layer, the block's pixels summed before the accumulators.
+    static_assert(kPixels == 4, "the backward pass is written out for 4 pixels");
+    backward_block(H, w, h, g, cx, cy, ga, g0, g1, dw);
   }
   if (grads) {
     for (int k = 0; k < H; ++k) {
@@ -161,7 +195,7 @@ Result run(const torch::Tensor& a, const torch::Tensor& M, const torch::Tensor& 
   std::vector<double> block_dw(grads ? static_cast<std::size_t>(blocks) * H : 0, 0.0);
   const int t = resolve_threads(threads, static_cast<long long>(n) * P * H, blocks);
   auto worker = [&](int tid) {
-    std::vector<float> scratch(6 * static_cast<std::size_t>(H)), dw(H);
+    std::vector<float> scratch((5 + kPixels) * static_cast<std::size_t>(H)), dw(H);
     for (int blk = tid; blk < blocks; blk += t) {
       for (int i = blk * kBlock; i < std::min(n, (blk + 1) * kBlock); ++i) {
         double loss = 0, db = 0;
