@@ -300,3 +300,45 @@ TEST(StructurePropertyAnalysis, RejectsInconsistentInputs) {
   a.measured_curves.resize(1);
   expect_error(a, "at least 2 measured pairs");
 }
+
+#include "bench/scenario.hpp"
+
+TEST(VaeConfigSection, ReadsEveryKeyAndRejectsOutOfRangeValues) {
+  const auto sc = sdm::bench::parse_scenario(R"([vae]
+epochs = 50
+hidden = 64
+gamma_similarity = 3.5
+tie_warmup_fraction = 0.0
+tie_detach_image = true
+spatial_decoder_layers = 2
+curve_points = 128
+patch_scaling = "per_patch_minmax"
+curve_scaling = "none"
+threads = 1
+manifold_grid = 8
+max_clusters = 4
+cluster_representatives = 3
+)",
+                                             "inline.toml");
+  EXPECT_EQ(sc.vae.epochs, 50);
+  EXPECT_EQ(sc.vae.hidden, 64);
+  EXPECT_EQ(sc.vae.gamma_similarity, 3.5);
+  EXPECT_EQ(sc.vae.tie_warmup_fraction, 0.0);
+  EXPECT_TRUE(sc.vae.tie_detach_image);
+  EXPECT_EQ(sc.vae.spatial_decoder_layers, 2);
+  EXPECT_EQ(sc.vae.curve_points, 128);
+  EXPECT_EQ(sc.vae.patch_scaling, "per_patch_minmax");
+  EXPECT_EQ(sc.vae.curve_scaling, "none");
+  EXPECT_EQ(sc.vae.manifold_grid, 8);
+  EXPECT_EQ(sc.vae.max_clusters, 4);
+  EXPECT_EQ(sc.vae.cluster_representatives, 3);
+  for (const char* bad : {"[vae]\ntie_warmup_fraction = 1.5\n", "[vae]\nshift_prior = 0.0\n", "[vae]\ncurve_scaling = \"log\"\n",
+                          "[vae]\nspatial_decoder_layers = 0\n", "[vae]\nno_such_key = 1\n"}) {
+    try {
+      sdm::bench::parse_scenario(bad, "inline.toml");
+      ADD_FAILURE() << "accepted: " << bad;
+    } catch (const sdm::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("vae"), std::string::npos) << e.what();
+    }
+  }
+}

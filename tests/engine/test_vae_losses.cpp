@@ -227,3 +227,24 @@ TEST(VaeSpatialDecoder, ResultsDoNotDependOnTheThreadCount) {
   const auto one = run(1), three = run(3);
   for (std::size_t q = 0; q < one.size(); ++q) EXPECT_TRUE(torch::equal(one[q], three[q])) << "output " << q;
 }
+
+#include "engine/vae/detail/adam.hpp"
+
+TEST(VaeAdam, MatchesTorchAdamStepByStep) {
+  // The same parameters and gradients through libtorch's Adam (the reference) and ours.
+  torch::manual_seed(9);
+  const auto init = torch::randn({37});
+  auto p_ref = init.clone().requires_grad_(), p_own = init.clone().requires_grad_();
+  torch::optim::Adam reference({p_ref}, torch::optim::AdamOptions(1e-2));
+  vd::Adam own({p_own}, 1e-2);
+  for (int step = 0; step < 25; ++step) {
+    const auto target = torch::randn({37});
+    reference.zero_grad();
+    own.zero_grad();
+    ((p_ref - target).pow(2).sum() + p_ref.abs().sum()).backward();
+    ((p_own - target).pow(2).sum() + p_own.abs().sum()).backward();
+    reference.step();
+    own.step();
+    ASSERT_LT((p_ref - p_own).abs().max().item<double>(), 1e-5) << "step " << step;
+  }
+}
