@@ -174,7 +174,7 @@ fs::path manifold_curves(const AnalysisResult& r, const fs::path& dir) {
   const double ilo = mf.curves.minCoeff(), ihi = std::max(mf.curves.maxCoeff(), ilo + 1e-30);
   const auto [vlo, vhi] = std::minmax_element(r.bias_v.begin(), r.bias_v.end());
   const double vspan = std::max(*vhi - *vlo, 1e-12);
-  viz::Figure fig(1, 1, 820, 760);
+  viz::Figure fig(1, 1, 1000, 860);
   auto& ax = fig.axes();
   ax.grid(false);
   for (int row = 0; row < g; ++row)
@@ -193,8 +193,8 @@ fs::path manifold_curves(const AnalysisResult& r, const fs::path& dir) {
   ax.xlabel("z1 (joint latent)");
   ax.ylabel("z2 (joint latent)");
   ax.title("Spectral decoder (s = A^-1 z) on the same grid");
-  fig.suptitle("Each cell: I(V), bias " + fmt(*vlo) + " .. " + fmt(*vhi) + " V across, current " + fmt(ilo * 1e9) + " .. " +
-               fmt(ihi * 1e9) + " nA up (one scale for all)");
+  fig.suptitle("Cells: V " + fmt(*vlo, "%.2g") + ".." + fmt(*vhi, "%.2g") + " V across, I " + fmt(ilo * 1e9, "%.2g") + ".." +
+               fmt(ihi * 1e9, "%.2g") + " nA up");
   const auto path = dir / "manifold_curves.png";
   fig.save_png(path);
   return path;
