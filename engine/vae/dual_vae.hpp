@@ -17,10 +17,10 @@
 //   J = mean_i [BCE(patch_i) + BCE(curve_i) + β·(KL(q(θ,t,z|patch_i) ‖ prior) + KL(q(s|curve_i) ‖ N(0, I)))]
 //       + γ·mean_ij |μ_z,ij − (A·μ_s,i)_j|.
 // A is a learnable d × d matrix (identity at start). The reductions are a choice (the notebook's
-// code is not available here): per pair, so the tie's weight does not change with n. With them the
-// paper's γ = 10 aligns the two latents on well-separated synthetic data (60 pairs); summing the
-// ELBO over pairs left the tie too weak to align them, and a tie summed over d and weighted 10
-// per pair collapsed both latents onto the origin.
+// code is not available here): per pair, so the tie's weight does not change with n. Summing the
+// ELBO over pairs left γ = 10 too weak to align the latents on synthetic data, and a tie summed
+// over d and weighted 10 per pair collapsed both latents onto the origin. γ is ramped in over the
+// first VaeConfig::tie_warmup_fraction of the epochs (see there and docs/vae.md).
 // The joint latent is the image latent z:
 // a patch lands at μ_z, a curve at A·μ_s, and decoding a joint point z into a curve uses
 // s = A⁻¹·z. Inputs are scaled to [0, 1] (VaeConfig::patch_scaling / curve_scaling: by default
