@@ -1,14 +1,94 @@
-// sdm film
+// sdm film: generate the scenario's synthetic film and write its maps (PNG + HDF5) into a
+// fresh run folder. The film seed is campaign.seed + film.seed, as in the first campaign
+// of `sdm bench` on that scenario.
 #include <CLI/CLI.hpp>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <iostream>
 
 #include "app/commands.hpp"
+#include "bench/film_maps.hpp"
+#include "bench/scenario.hpp"
+#include "core/error.hpp"
+#include "core/run_directory.hpp"
+#include "sim/film.hpp"
 
 namespace sdm::app {
 
+namespace {
+struct FilmArgs {
+  std::string scenario;
+  std::string results = "results/runs";
+  double bias_v = std::numeric_limits<double>::quiet_NaN();
+  int loop_stride = 0;
+};
+
+int run_film(const FilmArgs& a) {
+  // Everything that can be wrong with the input is checked before anything is written.
+  const bench::Scenario sc = bench::load_scenario(a.scenario);
+  bench::FilmMapsOptions opt;
+  opt.current_bias_v = std::isnan(a.bias_v) ? sc.instrument.survey_bias_v : a.bias_v;
+  if (!std::isfinite(opt.current_bias_v) || std::abs(opt.current_bias_v) > sc.instrument.max_bias_v) {
+    std::ostringstream m;
+    m << "--bias " << opt.current_bias_v << " V is outside ±max_bias_v = " << sc.instrument.max_bias_v << " V of " << a.scenario;
+    throw Error(m.str());
+  }
+  if (a.loop_stride < 0) throw Error("--loop-stride must be >= 0 (0: automatic), got " + std::to_string(a.loop_stride));
+  opt.loop_map_stride = a.loop_stride;
+  const auto& cc = sc.campaign;
+  opt.sweep = cc.sweep_shape == "bipolar"
+                  ? core::Waveform::bipolar(cc.sweep_max_bias_v, std::size_t(cc.sweep_points), cc.sweep_rate_v_per_s)
+                  : core::Waveform::triangle(cc.sweep_max_bias_v, std::size_t(cc.sweep_points), cc.sweep_rate_v_per_s);
+  const std::uint64_t seed = sim::film_seed(sc.film, cc.seed);
+  const std::filesystem::path dir = core::create_run_directory(a.results, sc.name + "-film");
+
+  core::Manifest manifest("film", sc.name, sc.path.string(), sc.text, seed);
+  try {
+    const auto t0 = std::chrono::steady_clock::now();
+    const sim::Film film = sim::generate_film(sc.film, seed);
+    const bench::FilmMaps maps = bench::compute_film_maps(film, opt);
+    const auto files = bench::write_film_maps(film, maps, opt, dir);
+    std::array<double, sim::kMotifCount> frac{};
+    for (sim::Motif m : film.motif) frac[std::size_t(m)] += 1.0 / double(film.pixel_count());
+    nlohmann::json& x = manifest.extra();
+    x["film_seed"] = seed;
+    x["size_px"] = film.size_px;
+    x["pixel_m"] = film.pixel_m;
+    x["grains"] = film.grains.size();
+    x["boundary_segments"] = film.segments.size();
+    for (int m = 0; m < sim::kMotifCount; ++m) x["motif_fraction"][sim::motif_name(sim::Motif(m))] = frac[std::size_t(m)];
+    x["current_bias_v"] = opt.current_bias_v;
+    x["loop_map_stride"] = maps.loop_map_stride;
+    for (const auto& f : files) x["files"].push_back(f.filename().string());
+    x["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    manifest.finish("ok");
+    manifest.write(dir);
+  } catch (const std::exception& e) {
+    manifest.finish(std::string("failed: ") + e.what());
+    manifest.write(dir);
+    throw;
+  }
+  std::cout << dir.string() << "\n";
+  return kOk;
+}
+}  // namespace
+
 void add_film_command(CLI::App& root, Action& action) {
-  auto* cmd = root.add_subcommand("film", "(not available yet: needs the digital twin's film maps (sdm/sim))");
-  cmd->allow_extras();
-  cmd->callback([&action] { action = [] { return not_available("film", "the digital twin's film maps (sdm/sim)"); }; });
+  auto* cmd = root.add_subcommand(
+      "film",
+      "Generate the scenario's synthetic film (seed campaign.seed + film.seed) and write its maps into a new run "
+      "folder: topography, true topography, motif labels, current at a bias, hysteresis-area map, example I-V "
+      "loops per motif (PNG) and film.h5 with every map. Prints the folder.");
+  auto args = std::make_shared<FilmArgs>();
+  cmd->add_option("scenario", args->scenario, "Scenario .toml file")->required();
+  cmd->add_option("--results", args->results, "Results root (default results/runs)");
+  cmd->add_option("--bias", args->bias_v, "Bias of the current map, V (default: [instrument] survey_bias_v)");
+  cmd->add_option("--loop-stride", args->loop_stride,
+                  "Compute the hysteresis-area map every N pixels (default 0: automatic, at most 512² sweeps)");
+  cmd->callback([&action, args] { action = [args] { return run_film(*args); }; });
 }
 
 }  // namespace sdm::app

@@ -29,7 +29,11 @@ void read_config(core::ConfigSection& s, StrategyConfig& c) {
   s.read("contamination", c.contamination, Range{0.0, 0.5, true, false});
   s.read("forest_trees", c.forest_trees, Range::closed(1, 10000));
   s.read("forest_subsample", c.forest_subsample, Range::closed(2, 100000));
+  s.read("ssim_window", c.ssim_window, {"uniform", "gaussian"});
+  s.read("ssim_window_px", c.ssim_window_px, Range::closed(1, 63));
+  if (c.ssim_window_px % 2 == 0) s.fail("ssim_window_px", "value " + std::to_string(c.ssim_window_px) + " must be odd");
   s.read("ssim_window_sigma", c.ssim_window_sigma, Range::closed(0.1, 20.0));
+  s.read("spectral_normalisation", c.spectral_normalisation, {"set", "curve"});
   s.read("elite_fraction", c.elite_fraction, Range{0.0, 1.0, true, false});
   s.finish();
 }

@@ -23,7 +23,10 @@ struct StrategyConfig {
   double contamination = 0.1;             ///< Isolation Forest contamination (paper: 0.1)
   int forest_trees = 100;                 ///< Isolation Forest trees
   int forest_subsample = 256;             ///< Isolation Forest subsample size
+  std::string ssim_window = "uniform";    ///< SSIM window: uniform (skimage default, paper) | gaussian
+  int ssim_window_px = 7;                 ///< uniform SSIM window side, pixels (odd; skimage default 7)
   double ssim_window_sigma = 1.5;         ///< Gaussian SSIM window sigma, pixels
+  std::string spectral_normalisation = "set";  ///< I–V min-max scaling before the forest: set (jointly) | curve (each its own)
   double elite_fraction = 0.2;            ///< beacon: fraction of measured behaviours in the elite set
 };
 
