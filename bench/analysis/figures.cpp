@@ -362,8 +362,13 @@ fs::path true_labels(const AnalysisInputs& in, const AnalysisResult& r, const fs
       }
       if (!x.empty()) ax.scatter(x, y, viz::palette(l), name(l), panel == 0 ? 4.0 : 1.5);
     }
-    ax.title(panel == 0 ? "Measured pairs: " + fmt(m.knn_accuracy_measured, "%.2f") + " (chance " + fmt(m.knn_chance_measured, "%.2f") + ")"
-                        : "Candidates: " + fmt(m.knn_accuracy_candidates, "%.2f") + " (chance " + fmt(m.knn_chance_candidates, "%.2f") + ")");
+    // Accuracy vs the majority-label rate, and balanced accuracy vs 1/labels.
+    ax.title(panel == 0 ? "Measured: " + fmt(m.knn_accuracy_measured, "%.2f") + " (chance " + fmt(m.knn_chance_measured, "%.2f") +
+                              "), balanced " + fmt(m.knn_balanced_measured, "%.2f") + " (" +
+                              fmt(1.0 / std::max(1, m.knn_labels_measured), "%.2f") + ")"
+                        : "Candidates: " + fmt(m.knn_accuracy_candidates, "%.2f") + " (chance " + fmt(m.knn_chance_candidates, "%.2f") +
+                              "), balanced " + fmt(m.knn_balanced_candidates, "%.2f") + " (" +
+                              fmt(1.0 / std::max(1, m.knn_labels_candidates), "%.2f") + ")");
     latent_axes(ax, r);
   }
   const auto path = dir / "latent_true_labels.png";

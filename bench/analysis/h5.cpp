@@ -145,6 +145,10 @@ void write_analysis_h5(const std::filesystem::path& path, const AnalysisInputs& 
   w.attr(g, "knn_chance_measured", m.knn_chance_measured);
   w.attr(g, "knn_chance_candidates", m.knn_chance_candidates);
   w.attr(g, "knn_candidates_used", m.knn_candidates_used);
+  w.attr(g, "knn_balanced_measured", m.knn_balanced_measured);
+  w.attr(g, "knn_balanced_candidates", m.knn_balanced_candidates);
+  w.attr(g, "knn_labels_measured", m.knn_labels_measured);
+  w.attr(g, "knn_labels_candidates", m.knn_labels_candidates);
   w.attr(g, "im2spec_r2", m.im2spec_r2);
   w.attr(g, "im2spec_nrmse", m.im2spec_nrmse);
   w.attr(g, "im2spec_evaluated", m.im2spec_evaluated);
@@ -270,6 +274,10 @@ nlohmann::json analysis_summary(const AnalysisResult& r) {
           {"knn_accuracy_candidates", num(m.knn_accuracy_candidates)},
           {"knn_chance_measured", num(m.knn_chance_measured)},
           {"knn_chance_candidates", num(m.knn_chance_candidates)},
+          {"knn_balanced_measured", num(m.knn_balanced_measured)},
+          {"knn_balanced_candidates", num(m.knn_balanced_candidates)},
+          {"knn_labels_measured", m.knn_labels_measured},
+          {"knn_labels_candidates", m.knn_labels_candidates},
           {"im2spec_scalarizer", r.scalarizer_names.at(r.map_scalarizer)},
           {"im2spec_r2", num(m.im2spec_r2)},
           {"im2spec_nrmse", num(m.im2spec_nrmse)},

@@ -30,7 +30,7 @@ std::vector<std::filesystem::path> write_analysis_figures(const engine::analysis
 /// Writes the latents, predictions, clusters, manifold and metrics under `group` of the HDF5
 /// file (created if absent; an existing group of that name is replaced, other content kept).
 /// Layout (row-major datasets; n measured pairs, m candidates, d latent dims, L curve points):
-///   attributes: metrics (knn_accuracy_*, im2spec_*, tie_residual, latent_spread, latent_snr), best_k,
+///   attributes: metrics (knn_accuracy_*, knn_balanced_*, im2spec_*, tie_residual, latent_spread, latent_snr), best_k,
 ///               scalarizers (comma-separated), map_scalarizer, config (JSON)
 ///   bias_v, time_s [L]
 ///   training/{total, recon_image, recon_curve, kl_image, kl_curve, similarity} [epochs], tie_matrix [d, d]

@@ -12,15 +12,38 @@
 namespace sdm::engine::analysis {
 
 double knn_accuracy(const Eigen::MatrixXd& points, const std::vector<int>& labels, int k) {
+  const auto predicted = knn_predict_loo(points, labels, k);
+  std::size_t correct = 0;
+  for (std::size_t i = 0; i < labels.size(); ++i) correct += predicted[i] == labels[i];
+  return static_cast<double>(correct) / static_cast<double>(labels.size());
+}
+
+double balanced_accuracy(const std::vector<int>& truth, const std::vector<int>& predicted) {
+  if (truth.size() != predicted.size())
+    throw Error("balanced_accuracy: " + std::to_string(truth.size()) + " labels but " + std::to_string(predicted.size()) +
+                " predictions");
+  if (truth.empty()) return std::nan("");
+  std::map<int, std::pair<int, int>> per;  // label → (correct, total)
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    auto& p = per[truth[i]];
+    p.first += truth[i] == predicted[i];
+    ++p.second;
+  }
+  double sum = 0;
+  for (const auto& [label, p] : per) sum += static_cast<double>(p.first) / p.second;
+  return sum / static_cast<double>(per.size());
+}
+
+std::vector<int> knn_predict_loo(const Eigen::MatrixXd& points, const std::vector<int>& labels, int k) {
   const Eigen::Index n = points.rows();
   if (static_cast<std::size_t>(n) != labels.size())
-    throw Error("knn_accuracy: " + std::to_string(n) + " points but " + std::to_string(labels.size()) + " labels");
-  if (n < 2) throw Error("knn_accuracy: need at least 2 points, got " + std::to_string(n));
-  if (k < 1) throw Error("knn_accuracy: k must be >= 1, got " + std::to_string(k));
-  if (!points.allFinite()) throw Error("knn_accuracy: points contain non-finite coordinates");
+    throw Error("knn: " + std::to_string(n) + " points but " + std::to_string(labels.size()) + " labels");
+  if (n < 2) throw Error("knn: need at least 2 points, got " + std::to_string(n));
+  if (k < 1) throw Error("knn: k must be >= 1, got " + std::to_string(k));
+  if (!points.allFinite()) throw Error("knn: points contain non-finite coordinates");
   const int kk = static_cast<int>(std::min<Eigen::Index>(k, n - 1));
   std::vector<std::pair<double, Eigen::Index>> dist(static_cast<std::size_t>(n - 1));
-  Eigen::Index correct = 0;
+  std::vector<int> predicted(static_cast<std::size_t>(n));
   for (Eigen::Index i = 0; i < n; ++i) {
     std::size_t m = 0;
     for (Eigen::Index j = 0; j < n; ++j)
@@ -38,9 +61,9 @@ double knn_accuracy(const Eigen::MatrixXd& points, const std::vector<int>& label
         best_count = v.first;
         best_rank = v.second;
       }
-    if (best == labels[i]) ++correct;
+    predicted[i] = best;
   }
-  return static_cast<double>(correct) / static_cast<double>(n);
+  return predicted;
 }
 
 double majority_fraction(const std::vector<int>& labels) {

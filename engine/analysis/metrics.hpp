@@ -14,6 +14,13 @@ namespace sdm::engine::analysis {
 /// k < 1, a size mismatch or non-finite coordinates.
 double knn_accuracy(const Eigen::MatrixXd& points, const std::vector<int>& labels, int k);
 
+/// The leave-one-out kNN prediction of every point (same rules as knn_accuracy).
+std::vector<int> knn_predict_loo(const Eigen::MatrixXd& points, const std::vector<int>& labels, int k);
+
+/// Balanced accuracy: the mean over the labels present of the fraction of that label's points
+/// predicted correctly (chance = 1 / number of labels, whatever the class sizes).
+double balanced_accuracy(const std::vector<int>& truth, const std::vector<int>& predicted);
+
 /// The accuracy of always guessing the most frequent label (the chance level of knn_accuracy).
 double majority_fraction(const std::vector<int>& labels);
 

@@ -190,6 +190,8 @@ AnalysisResult analyze_structure_property(const AnalysisInputs& in, const Analys
     std::vector<int> labels(n);
     for (Eigen::Index i = 0; i < n; ++i) labels[i] = in.true_labels[in.measured[i]];
     r.metrics.knn_accuracy_measured = knn_accuracy(r.measured_latent, labels, cfg.knn_k);
+    r.metrics.knn_balanced_measured = balanced_accuracy(labels, knn_predict_loo(r.measured_latent, labels, cfg.knn_k));
+    r.metrics.knn_labels_measured = static_cast<int>(std::set<int>(labels.begin(), labels.end()).size());
     r.metrics.knn_accuracy_measured_curves = knn_accuracy(r.measured_curve_latent, labels, cfg.knn_k);
     r.metrics.knn_chance_measured = majority_fraction(labels);
     std::vector<int> idx(m);
@@ -207,7 +209,12 @@ AnalysisResult analyze_structure_property(const AnalysisInputs& in, const Analys
         pts.row(i) = r.candidate_latent.row(idx[i]);
         lab[i] = in.true_labels[idx[i]];
       }
-      r.metrics.knn_accuracy_candidates = knn_accuracy(pts, lab, cfg.knn_k);
+      const auto pred = knn_predict_loo(pts, lab, cfg.knn_k);
+      std::size_t right = 0;
+      for (std::size_t i = 0; i < lab.size(); ++i) right += pred[i] == lab[i];
+      r.metrics.knn_accuracy_candidates = static_cast<double>(right) / static_cast<double>(lab.size());
+      r.metrics.knn_balanced_candidates = balanced_accuracy(lab, pred);
+      r.metrics.knn_labels_candidates = static_cast<int>(std::set<int>(lab.begin(), lab.end()).size());
       r.metrics.knn_chance_candidates = majority_fraction(lab);
       r.metrics.knn_candidates_used = static_cast<int>(idx.size());
     }

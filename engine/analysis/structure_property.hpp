@@ -68,6 +68,9 @@ struct AnalysisMetrics {
   double knn_accuracy_candidates = std::numeric_limits<double>::quiet_NaN();  ///< labelled candidates from μ_z
   double knn_chance_measured = std::numeric_limits<double>::quiet_NaN();     ///< majority-label fraction
   double knn_chance_candidates = std::numeric_limits<double>::quiet_NaN();
+  double knn_balanced_measured = std::numeric_limits<double>::quiet_NaN();    ///< balanced accuracy (chance 1/labels)
+  double knn_balanced_candidates = std::numeric_limits<double>::quiet_NaN();
+  int knn_labels_measured = 0, knn_labels_candidates = 0;  ///< distinct labels among them
   int knn_candidates_used = 0;
   int knn_k = 0;
   double im2spec_r2 = std::numeric_limits<double>::quiet_NaN();     ///< R² of the map scalarizer, unmeasured truth

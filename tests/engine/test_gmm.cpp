@@ -165,6 +165,11 @@ TEST(Knn, LeaveOneOutAccuracyOnAHandWorkedExample) {
   // 6.2 (its nearest is 10). Label-1 points see 4 zeros and 2 ones → wrong.
   EXPECT_NEAR(knn_accuracy(x, y, 7), 3.0 / 7.0, 1e-12);
   EXPECT_NEAR(majority_fraction(y), 4.0 / 7.0, 1e-12);
+  // Balanced: k = 1 gets 3 of the 4 label-0 points and all 3 label-1 points: (3/4 + 1) / 2.
+  const auto pred = knn_predict_loo(x, y, 1);
+  EXPECT_EQ(pred, (std::vector<int>{0, 0, 0, 1, 1, 1, 1}));
+  EXPECT_NEAR(balanced_accuracy(y, pred), 0.875, 1e-12);
+  EXPECT_THROW(balanced_accuracy(y, {0}), sdm::Error);
   EXPECT_THROW(knn_accuracy(x, {0, 1}, 1), sdm::Error);
   EXPECT_THROW(knn_accuracy(x, y, 0), sdm::Error);
 }
