@@ -4,6 +4,17 @@
 // likelihood with Adam. GP algebra in float64 with Cholesky solves (jitter escalation,
 // never an explicit inverse). Inputs and targets are normalised inside the model.
 // Torch stays behind a pimpl: this header is cheap to include.
+//
+// Model, per target t (standardised: y_t' = (y_t - mu_t) / sd_t):
+//   z = g(x'),  x' = normalised input,   y_t' = f_t(z) + eps,  f_t ~ GP(m_t, k_t),  eps ~ N(0, noise_t)
+// Loss (minimised by Adam over the extractor weights and every head's hyperparameters):
+//   L = sum_t NLL_t / n   (exact NLL of head t, see engine/gp/exact_gp.hpp)
+// The extractor runs in float32 (libtorch); the GP algebra in float64 (LAPACK) with the
+// analytic gradient dNLL/dz pushed back through the extractor by autograd.
+//
+// Determinism: every random draw (the weight initialisation) comes from `seed`; training is
+// full batch. Same inputs + seed + build + thread counts (torch intra-op, OpenBLAS) give
+// bit-identical results; a different thread count may change the last bits.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -19,20 +30,25 @@ namespace sdm::engine::gp {
 /// Row-major float matrix: one input (e.g. a flattened patch) per row.
 using RowMatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-/// Predictive mean and variance (of the latent function, in target units), m × targets.
+/// Posterior at m candidates, in target units, m × targets.
+/// `variance` is the latent (noise-free) variance of f_t; the predictive variance of a new
+/// measurement is variance.col(t) + noise_variance(t).
 struct Prediction {
   Eigen::MatrixXd mean;
   Eigen::MatrixXd variance;
+  Eigen::VectorXd noise_variance;  ///< per target: learned observation-noise variance
 };
 
 /// What one training call did.
 struct FitReport {
   int steps_run = 0;            ///< Adam steps actually taken (early stopping may cut)
-  double initial_loss = 0;      ///< negative log marginal likelihood per point, before
-  double final_loss = 0;        ///< and after
+  bool stopped_early = false;   ///< the loss plateaued before config.steps
+  int n_points = 0;             ///< training rows
+  double initial_loss = 0;      ///< negative log marginal likelihood per point (summed over heads,
+  double final_loss = 0;        ///< standardised targets), before and after training
   double jitter = 0;            ///< largest diagonal jitter the Cholesky needed
   double seconds = 0;           ///< wall time
-  nlohmann::json hyperparameters;  ///< per head: length scales, output scale, noise, mean
+  nlohmann::json hyperparameters;  ///< per head: length scales, output scale, noise, mean (see Dkl::hyperparameters)
 };
 
 class Dkl {
@@ -44,11 +60,15 @@ class Dkl {
   Dkl(Dkl&&) noexcept;
   Dkl& operator=(Dkl&&) noexcept;
 
-  /// Trains on n rows of `inputs` (n × input_dim) and `targets` (n × n_targets).
-  /// Warm start (config.warm_start) keeps the previous weights; otherwise re-initialises.
+  /// Trains on n rows of `inputs` (n × input_dim) and `targets` (n × n_targets), then
+  /// conditions every head on them. Normalisers are recomputed from these rows.
+  /// Warm start (config.warm_start) continues from the previous weights, hyperparameters and
+  /// Adam moments; otherwise everything is re-initialised from the seed (so a refit depends
+  /// only on the current data and the seed). Throws sdm::Error on bad shapes or NaN.
   FitReport fit(const RowMatrixF& inputs, const Eigen::MatrixXd& targets);
 
-  /// Posterior at m candidate rows, computed in chunks of config.predict_chunk.
+  /// Posterior at m candidate rows, computed in chunks of config.predict_chunk (the
+  /// Cholesky factors from fit are reused by every chunk; no autograd).
   Prediction predict(const RowMatrixF& candidates) const;
 
   /// Latent features g(x) of the extractor (m × latent_dim), e.g. for plots.
@@ -58,9 +78,17 @@ class Dkl {
   void save(const std::filesystem::path& file) const;
   void load(const std::filesystem::path& file);
 
+  /// Current hyperparameters as JSON: {"kernel", "latent_dim", "n_points", "fits", "heads": [
+  /// {"length_scale": [latent units], "output_scale", "noise_variance", "mean" (target units),
+  ///  "nll_per_point", "jitter"}]}.
+  nlohmann::json hyperparameters() const;
+
   int input_dim() const;
   int n_targets() const;
+  int latent_dim() const;
+  int fits() const;  ///< fit() calls so far
   bool trained() const;
+  const DklConfig& config() const;
 
  private:
   struct Impl;
