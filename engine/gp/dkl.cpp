@@ -117,16 +117,14 @@ struct AdamState {
     step = 0;
   }
 
+  /// One update in the parameter's own precision (the float loop vectorises).
   template <typename T>
-  static void update(T* p, const T* g, T* m, T* v, std::int64_t n, double step_size, double b1, double b2,
-                     double bias2_sqrt, double eps) {
+  static void update(T* p, const T* g, T* m, T* v, std::int64_t n, T step_size, T b1, T b2, T bias2_sqrt, T eps) {
     for (std::int64_t k = 0; k < n; ++k) {
-      const double gk = g[k];
-      const double mk = b1 * m[k] + (1 - b1) * gk;
-      const double vk = b2 * v[k] + (1 - b2) * gk * gk;
-      m[k] = static_cast<T>(mk);
-      v[k] = static_cast<T>(vk);
-      p[k] = static_cast<T>(p[k] - step_size * mk / (std::sqrt(vk) / bias2_sqrt + eps));
+      const T gk = g[k];
+      m[k] = b1 * m[k] + (T(1) - b1) * gk;
+      v[k] = b2 * v[k] + (T(1) - b2) * gk * gk;
+      p[k] -= step_size * m[k] / (std::sqrt(v[k]) / bias2_sqrt + eps);
     }
   }
 
@@ -141,11 +139,12 @@ struct AdamState {
       if (!grads[i].defined()) continue;
       const torch::Tensor g = grads[i].contiguous();
       if (params[i].scalar_type() == torch::kFloat32) {
-        update(params[i].data_ptr<float>(), g.data_ptr<float>(), m[i].data_ptr<float>(), v[i].data_ptr<float>(),
-               params[i].numel(), step_size, b1, b2, bias2_sqrt, eps);
+        update<float>(params[i].data_ptr<float>(), g.data_ptr<float>(), m[i].data_ptr<float>(),
+                      v[i].data_ptr<float>(), params[i].numel(), static_cast<float>(step_size), b1, b2,
+                      static_cast<float>(bias2_sqrt), eps);
       } else {
-        update(params[i].data_ptr<double>(), g.data_ptr<double>(), m[i].data_ptr<double>(),
-               v[i].data_ptr<double>(), params[i].numel(), step_size, b1, b2, bias2_sqrt, eps);
+        update<double>(params[i].data_ptr<double>(), g.data_ptr<double>(), m[i].data_ptr<double>(),
+                       v[i].data_ptr<double>(), params[i].numel(), step_size, b1, b2, bias2_sqrt, eps);
       }
     }
   }
@@ -167,6 +166,7 @@ nlohmann::json config_json(const DklConfig& c) {
           {"steps", c.steps},                         {"learning_rate", c.learning_rate},
           {"warm_start", c.warm_start},               {"early_stop_patience", c.early_stop_patience},
           {"early_stop_tolerance", c.early_stop_tolerance}, {"input_normalisation", c.input_normalisation},
+          {"train_subset", c.train_subset},
           {"jitter", c.jitter},                       {"max_jitter", c.max_jitter},
           {"predict_chunk", c.predict_chunk}};
 }
@@ -337,6 +337,8 @@ Dkl::Dkl(const DklConfig& config, int input_dim, int n_targets, std::uint64_t se
   if (config.latent_dim < 1) throw Error("Dkl: latent_dim must be >= 1");
   if (config.predict_chunk < 1) throw Error("Dkl: predict_chunk must be >= 1");
   if (config.steps < 0) throw Error("Dkl: steps must be >= 0");
+  if (config.train_subset < 0 || config.train_subset == 1)
+    throw Error("Dkl: train_subset must be 0 (all rows) or >= 2, got " + std::to_string(config.train_subset));
   if (config.feature_extractor != "mlp" && config.feature_extractor != "cnn")
     throw Error("Dkl: unknown feature_extractor '" + config.feature_extractor + "'; allowed: mlp, cnn");
   if (config.input_normalisation != "global" && config.input_normalisation != "per_feature" &&
@@ -391,23 +393,44 @@ FitReport Dkl::fit(const RowMatrixF& inputs, const Eigen::MatrixXd& targets) {
   const size_t n_net = params.size() - m.theta.size();
   std::vector<torch::Tensor> grads(params.size());
   const int latent = m.cfg.latent_dim;
-  Eigen::MatrixXd dz(n, latent);
-  const double inv_n = 1.0 / static_cast<double>(n);
+  NllWorkspace workspace;  // n x n buffers shared by every step and head of this fit
+  // train_subset: each step uses a fresh random subset of rows, drawn from a generator
+  // seeded by (seed, fit index, step) so that no generator state needs saving.
+  const Eigen::Index batch = m.cfg.train_subset > 0 && n > m.cfg.train_subset ? m.cfg.train_subset : n;
+  rep.batch_size = static_cast<int>(batch);
+  std::vector<std::int64_t> order;
+  torch::Tensor xb = xn;
+  Eigen::MatrixXd yb = yn;
+  Eigen::MatrixXd dz(batch, latent);
+  const double inv_b = 1.0 / static_cast<double>(batch);
   m.net->train();
   for (int step = 0; step < m.cfg.steps; ++step) {
-    const torch::Tensor z64 = m.net->forward(xn).to(torch::kFloat64);
+    if (batch < n) {
+      order.resize(n);
+      for (Eigen::Index i = 0; i < n; ++i) order[i] = i;
+      std::mt19937_64 rng(splitmix64(m.seed ^ splitmix64((static_cast<std::uint64_t>(m.fits) << 32) + step)));
+      for (Eigen::Index i = 0; i < batch; ++i) {  // partial Fisher-Yates
+        const Eigen::Index j = i + static_cast<Eigen::Index>(rng() % static_cast<std::uint64_t>(n - i));
+        std::swap(order[i], order[j]);
+      }
+      std::sort(order.begin(), order.begin() + batch);
+      const torch::Tensor idx = torch::from_blob(order.data(), {static_cast<std::int64_t>(batch)}, torch::kInt64);
+      xb = xn.index_select(0, idx);
+      for (Eigen::Index i = 0; i < batch; ++i) yb.row(i) = yn.row(order[i]);
+    }
+    const torch::Tensor z64 = m.net->forward(xb).to(torch::kFloat64);
     const Eigen::MatrixXd z = Impl::to_matrix(z64.detach());
     double total = 0;
     dz.setZero();
     for (int t = 0; t < m.n_targets; ++t) {
       const GpHyperparameters h = m.head_hyper(t);
-      const NllResult r = negative_log_marginal_likelihood(m.kind, h, z, yn.col(t), m.chol, true);
+      const NllResult r = negative_log_marginal_likelihood(m.kind, h, z, yb.col(t).head(batch), m.chol, true, &workspace);
       total += r.value;
       dz += r.d_inputs;
       rep.jitter = std::max(rep.jitter, r.jitter);
-      grads[n_net + t] = to_tensor(unconstrained_gradient(r.d_hyper, h, kMinNoise) * inv_n);
+      grads[n_net + t] = to_tensor(unconstrained_gradient(r.d_hyper, h, kMinNoise) * inv_b);
     }
-    const double loss = total * inv_n;
+    const double loss = total * inv_b;
     if (!std::isfinite(loss)) throw Error("Dkl::fit: the marginal likelihood became non-finite at step " + std::to_string(step));
     if (step == 0) rep.initial_loss = loss;
     if (stopper.observe(loss)) {
@@ -416,8 +439,8 @@ FitReport Dkl::fit(const RowMatrixF& inputs, const Eigen::MatrixXd& targets) {
     }
     for (size_t i = 0; i < n_net; ++i)
       if (params[i].grad().defined()) params[i].mutable_grad().zero_();
-    torch::Tensor gz = torch::empty({static_cast<std::int64_t>(n), latent}, torch::kFloat64);
-    Eigen::Map<RowMatrixD>(gz.data_ptr<double>(), n, latent) = dz * inv_n;
+    torch::Tensor gz = torch::empty({static_cast<std::int64_t>(batch), latent}, torch::kFloat64);
+    Eigen::Map<RowMatrixD>(gz.data_ptr<double>(), batch, latent) = dz * inv_b;
     z64.backward(gz);
     for (size_t i = 0; i < n_net; ++i) grads[i] = params[i].grad();
     m.adam.apply(params, grads, m.cfg.learning_rate);
@@ -431,7 +454,7 @@ FitReport Dkl::fit(const RowMatrixF& inputs, const Eigen::MatrixXd& targets) {
     nll += h.negative_log_marginal_likelihood();
     rep.jitter = std::max(rep.jitter, h.jitter());
   }
-  rep.final_loss = nll * inv_n;
+  rep.final_loss = nll / static_cast<double>(n);
   if (rep.steps_run == 0 && !rep.stopped_early) rep.initial_loss = rep.final_loss;
   rep.hyperparameters = m.hyperparameters_json();
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -44,8 +44,10 @@ struct FitReport {
   int steps_run = 0;            ///< Adam steps actually taken (early stopping may cut)
   bool stopped_early = false;   ///< the loss plateaued before config.steps
   int n_points = 0;             ///< training rows
-  double initial_loss = 0;      ///< negative log marginal likelihood per point (summed over heads,
-  double final_loss = 0;        ///< standardised targets), before and after training
+  int batch_size = 0;           ///< rows per Adam step (n_points unless config.train_subset < n)
+  double initial_loss = 0;      ///< NLL per point summed over heads (standardised targets) at the first
+                                ///< step (of its subset when train_subset is active)
+  double final_loss = 0;        ///< the same on all n points after training
   double jitter = 0;            ///< largest diagonal jitter the Cholesky needed
   double seconds = 0;           ///< wall time
   nlohmann::json hyperparameters;  ///< per head: length scales, output scale, noise, mean (see Dkl::hyperparameters)

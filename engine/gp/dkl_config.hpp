@@ -19,6 +19,8 @@ struct DklConfig {
   int steps = 100;                         ///< Adam steps per update
   double learning_rate = 0.01;
   bool warm_start = true;                  ///< false: refit from scratch each step (paper)
+  int train_subset = 0;                    ///< > 0: each Adam step uses the exact NLL of a random subset of this many
+                                           ///< rows (stochastic; for large n). 0: all rows, the exact full-batch NLL
   int early_stop_patience = 20;            ///< steps without relative improvement before stopping (0: never)
   double early_stop_tolerance = 1e-4;      ///< progress: loss falls below the best by more than tol * max(1, |best|)
   std::string input_normalisation = "global";  ///< global (one mean/std over all entries) | per_feature | none

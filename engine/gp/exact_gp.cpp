@@ -33,14 +33,34 @@ void check_hyper(const GpHyperparameters& h, int dim, bool ard) {
   if (!std::isfinite(h.mean)) throw Error("GP hyperparameters: mean must be finite");
 }
 
-/// Builds K = s C + noise I into `f` (full symmetric) and factorises it in place.
-/// Returns the jitter. `c` and `phi` receive the unit kernel and phi (phi optional).
+/// Next jitter of the escalation, or throws when it would exceed max_jitter * scale.
+double next_jitter(double jitter, double scale, const CholeskyOptions& options) {
+  const double next = jitter == 0 ? options.jitter * scale : jitter * 10.0;
+  if (!(next <= options.max_jitter * scale * (1 + 1e-12)) || !(next > 0))
+    throw Error("GP covariance matrix is not positive definite even with diagonal jitter " + std::to_string(jitter) +
+                " (max_jitter = " + std::to_string(options.max_jitter) + " x output scale " + std::to_string(scale) +
+                ")");
+  return next;
+}
+
+/// Lower triangles of the unit kernel `c` (and of phi), then K = s C + noise I factorised
+/// into the lower triangle of `f`, with jitter escalation. Returns the jitter.
 double factorise(KernelKind kind, const GpHyperparameters& h, const Eigen::MatrixXd& x, const CholeskyOptions& opt,
                  Eigen::MatrixXd& f, Eigen::MatrixXd& c, Eigen::MatrixXd* phi) {
-  detail::unit_kernel(kind, h.length_scale, x, x, c, phi);
-  f = h.output_scale * c;
-  f.diagonal().array() += h.noise_variance;
-  return cholesky_with_jitter(f, h.output_scale, opt);
+  if (!x.allFinite()) throw Error("GP inputs contain NaN or inf");
+  const Eigen::Index n = x.rows();
+  detail::unit_kernel_lower(kind, h.length_scale, x, c, phi);
+  f.resize(n, n);
+  double jitter = 0.0;
+  for (;;) {
+    const double diag = h.noise_variance + jitter;
+    for (Eigen::Index j = 0; j < n; ++j) {
+      f.col(j).tail(n - j) = h.output_scale * c.col(j).tail(n - j);
+      f(j, j) += diag;
+    }
+    if (detail::potrf_lower(f.data(), as_int(n), as_int(n)) == 0) return jitter;
+    jitter = next_jitter(jitter, h.output_scale, opt);
+  }
 }
 
 }  // namespace
@@ -60,23 +80,20 @@ double cholesky_with_jitter(Eigen::MatrixXd& a, double scale, const CholeskyOpti
       a.diagonal() = diag.array() + jitter;
     }
     if (detail::potrf_lower(a.data(), n, n) == 0) return jitter;
-    const double next = jitter == 0 ? options.jitter * scale : jitter * 10.0;
-    if (!(next <= options.max_jitter * scale * (1 + 1e-12)) || !(next > 0))
-      throw Error("GP covariance matrix is not positive definite even with diagonal jitter " +
-                  std::to_string(jitter) + " (max_jitter = " + std::to_string(options.max_jitter) +
-                  " x output scale " + std::to_string(scale) + ")");
-    jitter = next;
+    jitter = next_jitter(jitter, scale, options);
   }
 }
 
 NllResult negative_log_marginal_likelihood(KernelKind kind, const GpHyperparameters& h, const Eigen::MatrixXd& x,
                                            const Eigen::VectorXd& y, const CholeskyOptions& options,
-                                           bool with_gradient) {
+                                           bool with_gradient, NllWorkspace* workspace) {
   const int n = as_int(x.rows()), d = as_int(x.cols());
   if (y.size() != n) throw Error("GP NLL: " + std::to_string(n) + " inputs but " + std::to_string(y.size()) + " targets");
   NllResult res;
   if (n == 0) return res;
-  Eigen::MatrixXd f, c, phi;
+  NllWorkspace local;
+  NllWorkspace& ws = workspace ? *workspace : local;
+  Eigen::MatrixXd &f = ws.factor, &c = ws.kernel, &phi = ws.phi;
   res.jitter = factorise(kind, h, x, options, f, c, with_gradient ? &phi : nullptr);
 
   Eigen::VectorXd alpha = y.array() - h.mean;
@@ -85,37 +102,66 @@ NllResult negative_log_marginal_likelihood(KernelKind kind, const GpHyperparamet
   res.value = 0.5 * r.dot(alpha) + f.diagonal().array().log().sum() + 0.5 * n * kLog2Pi;
   if (!with_gradient) return res;
 
-  // dNLL/dK = 1/2 G with G = K^-1 - alpha alpha^T; only lower triangles are formed.
-  detail::potri_lower(f.data(), n, n);
+  // dNLL/dK = 1/2 G with G = K^-1 - alpha alpha^T. One pass over the lower triangle forms
+  // G, W = G o phi and the symmetric products rs = W 1 and wz_k = W z_k.
+  detail::inverse_from_cholesky_lower(f.data(), n, n);
+  // Centre the inputs: the kernel is translation invariant and this limits cancellation.
+  const Eigen::MatrixXd z = x.rowwise() - x.colwise().mean();
   double trace_g = 0, g_dot_c = 0;  // g_dot_c = sum_ij G_ij C_ij
+  Eigen::VectorXd rs = Eigen::VectorXd::Zero(n);
+  Eigen::MatrixXd wz = Eigen::MatrixXd::Zero(n, d);
+  Eigen::VectorXd w(n);
   for (int j = 0; j < n; ++j) {
     const int len = n - j;
-    auto g = f.col(j).tail(len);
-    g -= alpha(j) * alpha.tail(len);
-    trace_g += g(0);
-    g_dot_c += 2.0 * g.dot(c.col(j).tail(len)) - g(0) * c(j, j);
-    g.array() *= phi.col(j).tail(len).array();  // W = G o phi (lower)
+    const double* kinv = f.col(j).data() + j;
+    const double* cj = c.col(j).data() + j;
+    const double* pj = phi.col(j).data() + j;
+    const double* aj = alpha.data() + j;
+    const double a0 = alpha(j);
+    double* wp = w.data();
+    double gc = 0;
+    for (int i = 0; i < len; ++i) {
+      const double g = kinv[i] - a0 * aj[i];
+      gc += g * cj[i];
+      wp[i] = g * pj[i];
+    }
+    const double g_jj = kinv[0] - a0 * a0;
+    trace_g += g_jj;
+    g_dot_c += 2.0 * gc - g_jj * cj[0];
+    wp[0] = 0.0;  // the diagonal has no distance derivative
+    double row_sum = 0;
+    double* rsp = rs.data() + j;
+    for (int i = 1; i < len; ++i) {
+      rsp[i] += wp[i];
+      row_sum += wp[i];
+    }
+    rs(j) += row_sum;
+    for (int k = 0; k < d; ++k) {
+      const double* zk = z.col(k).data() + j;
+      double* wzk = wz.col(k).data() + j;
+      const double zjk = zk[0];
+      double acc = 0;
+      for (int i = 1; i < len; ++i) {
+        wzk[i] += wp[i] * zjk;
+        acc += wp[i] * zk[i];
+      }
+      wzk[0] += acc;
+    }
   }
   res.d_hyper.noise_variance = 0.5 * trace_g;
   res.d_hyper.output_scale = 0.5 * g_dot_c;
   res.d_hyper.mean = -alpha.sum();
 
-  // Centre the inputs: the kernel is translation invariant and this limits cancellation.
-  const Eigen::MatrixXd z = x.rowwise() - x.colwise().mean();
-  const Eigen::VectorXd ones = Eigen::VectorXd::Ones(n);
-  Eigen::VectorXd rs(n), wz(n);
-  detail::symv_lower(f.data(), n, n, ones.data(), rs.data(), 1.0, 0.0);
   const Eigen::ArrayXd il2 = detail::inverse_squared_length_scales(h.length_scale, d);
   const double s = h.output_scale;
   res.d_inputs.resize(n, d);
   res.d_hyper.length_scale = Eigen::VectorXd::Zero(h.length_scale.size());
   for (int k = 0; k < d; ++k) {
-    detail::symv_lower(f.data(), n, n, z.col(k).data(), wz.data(), 1.0, 0.0);
     // dNLL/dz_ik = sum_j G_ij dk_ij/dz_ik = -s/l_k^2 sum_j W_ij (z_ik - z_jk)
-    res.d_inputs.col(k) = -s * il2(k) * (z.col(k).cwiseProduct(rs) - wz);
-    // dNLL/dl_k = 1/2 sum_ij G_ij s phi_ij d_ijk^2 / l_k^3, sum_ij W_ij d_ijk^2 = 2 (z_k^2 . rs - z_k . wz)
+    res.d_inputs.col(k) = -s * il2(k) * (z.col(k).cwiseProduct(rs) - wz.col(k));
+    // dNLL/dl_k = 1/2 sum_ij G_ij s phi_ij d_ijk^2 / l_k^3, sum_ij W_ij d_ijk^2 = 2 (z_k^2 . rs - z_k . wz_k)
     const double l = h.length_scale.size() == 1 ? h.length_scale(0) : h.length_scale(k);
-    const double sum_w_d2 = 2.0 * (z.col(k).array().square().matrix().dot(rs) - z.col(k).dot(wz));
+    const double sum_w_d2 = 2.0 * (z.col(k).array().square().matrix().dot(rs) - z.col(k).dot(wz.col(k)));
     const double dl = 0.5 * s * sum_w_d2 / (l * l * l);
     if (h.length_scale.size() == 1)
       res.d_hyper.length_scale(0) += dl;
@@ -194,13 +240,15 @@ void ExactGp::condition(const Eigen::MatrixXd& x, const Eigen::VectorXd& y, cons
   if (n == 0) throw Error("ExactGp: cannot condition on zero points");
   if (!y.allFinite()) throw Error("ExactGp: targets contain NaN or inf");
   Eigen::MatrixXd c;
-  jitter_ = factorise(kind_, hyper_, x, options, chol_, c, nullptr);
-  chol_.triangularView<Eigen::StrictlyUpper>().setZero();
+  Eigen::MatrixXd& l = l_inv_;
+  jitter_ = factorise(kind_, hyper_, x, options, l, c, nullptr);
+  l.triangularView<Eigen::StrictlyUpper>().setZero();
   x_ = x;
   const Eigen::VectorXd r = y.array() - hyper_.mean;
   alpha_ = r;
-  detail::potrs_lower(chol_.data(), n, n, alpha_.data(), 1, n);
-  nll_ = 0.5 * r.dot(alpha_) + chol_.diagonal().array().log().sum() + 0.5 * n * kLog2Pi;
+  detail::potrs_lower(l.data(), n, n, alpha_.data(), 1, n);
+  nll_ = 0.5 * r.dot(alpha_) + l.diagonal().array().log().sum() + 0.5 * n * kLog2Pi;
+  detail::trtri_lower(l.data(), n, n);  // L -> L^-1, in place
   conditioned_ = true;
 }
 
@@ -220,12 +268,15 @@ GpPrediction ExactGp::predict(const Eigen::MatrixXd& candidates, int chunk) cons
   for (Eigen::Index start = 0; start < m; start += chunk) {
     const Eigen::Index len = std::min<Eigen::Index>(chunk, m - start);
     const Eigen::MatrixXd xc = candidates.middleRows(start, len);
-    detail::unit_kernel(kind_, hyper_.length_scale, x_, xc, ks, nullptr);  // n x len
+    detail::unit_kernel(kind_, hyper_.length_scale, xc, x_, ks, nullptr);  // len x n: k(x*, X) / s
     ks *= hyper_.output_scale;
-    p.mean.segment(start, len) = (ks.transpose() * alpha_).array() + hyper_.mean;
-    detail::trsm_left_lower(chol_.data(), n, n, ks.data(), as_int(len), n);  // L^-1 k(X, x*)
-    p.variance.segment(start, len) =
-        (hyper_.output_scale - ks.colwise().squaredNorm().transpose().array()).cwiseMax(0.0);
+    p.mean.segment(start, len) = (ks * alpha_).array() + hyper_.mean;
+    // Row i of ks L^-T is (L^-1 k(X, x*_i))^T: the variance reduction is its squared norm.
+    detail::trmm_right_lower_transposed(l_inv_.data(), n, n, ks.data(), as_int(len), as_int(len));
+    auto var = p.variance.segment(start, len);
+    var.setConstant(hyper_.output_scale);
+    for (int j = 0; j < n; ++j) var -= ks.col(j).cwiseAbs2();
+    var = var.cwiseMax(0.0);
   }
   return p;
 }
@@ -259,10 +310,11 @@ ExactGpFitReport ExactGp::optimise(const Eigen::MatrixXd& x, const Eigen::Vector
   Eigen::VectorXd m1 = Eigen::VectorXd::Zero(theta.size()), m2 = m1;
   const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
   ExactGpFitReport rep;
+  NllWorkspace ws;
   detail::EarlyStopping stopper(t.early_stop_patience, t.early_stop_tolerance);
   for (int step = 0; step < t.steps; ++step) {
     const GpHyperparameters h = from_unconstrained(theta, min_noise);
-    const NllResult r = gp::negative_log_marginal_likelihood(kind_, h, x, yn, t.cholesky, true);
+    const NllResult r = gp::negative_log_marginal_likelihood(kind_, h, x, yn, t.cholesky, true, &ws);
     rep.jitter = std::max(rep.jitter, r.jitter);
     const double loss = r.value / n;
     if (step == 0) rep.initial_loss = loss;

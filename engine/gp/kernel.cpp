@@ -1,6 +1,7 @@
 #include "engine/gp/kernel.hpp"
 
 #include <cmath>
+#include <vector>
 
 #include "core/error.hpp"
 #include "engine/gp/detail/kernel_detail.hpp"
@@ -29,6 +30,63 @@ Eigen::ArrayXd inverse_squared_length_scales(const Eigen::VectorXd& length_scale
   return il2;
 }
 
+namespace {
+
+/// Squared scaled distances from rows [0, len) of `a` (column pointers) to the point b_j.
+inline void scaled_sq_dist(const double* const* a_cols, const double* b_j, const double* il2, Eigen::Index d,
+                           Eigen::Index len, double* d2) {
+  {
+    const double* a0 = a_cols[0];
+    const double b0 = b_j[0], w0 = il2[0];
+    for (Eigen::Index i = 0; i < len; ++i) {
+      const double t = a0[i] - b0;
+      d2[i] = t * t * w0;
+    }
+  }
+  for (Eigen::Index k = 1; k < d; ++k) {
+    const double* ak = a_cols[k];
+    const double bk = b_j[k], wk = il2[k];
+    for (Eigen::Index i = 0; i < len; ++i) {
+      const double t = ak[i] - bk;
+      d2[i] += t * t * wk;
+    }
+  }
+}
+
+/// Unit kernel and phi from squared scaled distances (d2 is used as scratch). The
+/// polynomial/sqrt pass vectorises; the exp pass is a tight scalar loop (libm).
+inline void kernel_from_sq_dist(KernelKind kind, double* d2, double* c, double* phi, Eigen::Index len) {
+  if (kind == KernelKind::rbf) {
+    for (Eigen::Index i = 0; i < len; ++i) c[i] = std::exp(-0.5 * d2[i]);
+    if (phi)
+      for (Eigen::Index i = 0; i < len; ++i) phi[i] = c[i];
+    return;
+  }
+  // matern52, with sr = sqrt5 r: c = (1 + sr + sr^2/3) e^-sr, phi = 5/3 (1 + sr) e^-sr
+  if (phi) {
+    for (Eigen::Index i = 0; i < len; ++i) {
+      const double sr = std::sqrt(5.0 * d2[i]);
+      c[i] = 1.0 + sr + d2[i] * (5.0 / 3.0);
+      phi[i] = (5.0 / 3.0) * (1.0 + sr);
+      d2[i] = -sr;
+    }
+    for (Eigen::Index i = 0; i < len; ++i) {
+      const double e = std::exp(d2[i]);
+      c[i] *= e;
+      phi[i] *= e;
+    }
+  } else {
+    for (Eigen::Index i = 0; i < len; ++i) {
+      const double sr = std::sqrt(5.0 * d2[i]);
+      c[i] = 1.0 + sr + d2[i] * (5.0 / 3.0);
+      d2[i] = -sr;
+    }
+    for (Eigen::Index i = 0; i < len; ++i) c[i] *= std::exp(d2[i]);
+  }
+}
+
+}  // namespace
+
 void unit_kernel(KernelKind kind, const Eigen::VectorXd& length_scale, const Eigen::MatrixXd& a,
                  const Eigen::MatrixXd& b, Eigen::MatrixXd& c, Eigen::MatrixXd* phi) {
   const Eigen::Index na = a.rows(), nb = b.rows(), d = a.cols();
@@ -36,20 +94,31 @@ void unit_kernel(KernelKind kind, const Eigen::VectorXd& length_scale, const Eig
   const Eigen::ArrayXd il2 = inverse_squared_length_scales(length_scale, static_cast<int>(d));
   c.resize(na, nb);
   if (phi) phi->resize(na, nb);
-  Eigen::ArrayXd d2(na), e(na);
+  std::vector<const double*> a_cols(d);
+  for (Eigen::Index k = 0; k < d; ++k) a_cols[k] = a.col(k).data();
+  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> b_rows = b;
+  Eigen::ArrayXd d2(na);
   // Column by column so that the temporaries stay in L1.
   for (Eigen::Index j = 0; j < nb; ++j) {
-    d2 = (a.col(0).array() - b(j, 0)).square() * il2(0);
-    for (Eigen::Index k = 1; k < d; ++k) d2 += (a.col(k).array() - b(j, k)).square() * il2(k);
-    if (kind == KernelKind::rbf) {
-      c.col(j).array() = (-0.5 * d2).exp();
-      if (phi) phi->col(j) = c.col(j);
-    } else {
-      const Eigen::ArrayXd sr = (5.0 * d2).sqrt();  // sqrt5 * r
-      e = (-sr).exp();
-      c.col(j).array() = (1.0 + sr + d2 * (5.0 / 3.0)) * e;
-      if (phi) phi->col(j).array() = (5.0 / 3.0) * (1.0 + sr) * e;
-    }
+    scaled_sq_dist(a_cols.data(), b_rows.row(j).data(), il2.data(), d, na, d2.data());
+    kernel_from_sq_dist(kind, d2.data(), c.col(j).data(), phi ? phi->col(j).data() : nullptr, na);
+  }
+}
+
+void unit_kernel_lower(KernelKind kind, const Eigen::VectorXd& length_scale, const Eigen::MatrixXd& x,
+                       Eigen::MatrixXd& c, Eigen::MatrixXd* phi) {
+  const Eigen::Index n = x.rows(), d = x.cols();
+  const Eigen::ArrayXd il2 = inverse_squared_length_scales(length_scale, static_cast<int>(d));
+  c.resize(n, n);
+  if (phi) phi->resize(n, n);
+  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> x_rows = x;
+  std::vector<const double*> cols(d);
+  Eigen::ArrayXd d2(n);
+  for (Eigen::Index j = 0; j < n; ++j) {
+    for (Eigen::Index k = 0; k < d; ++k) cols[k] = x.col(k).data() + j;
+    const Eigen::Index len = n - j;
+    scaled_sq_dist(cols.data(), x_rows.row(j).data(), il2.data(), d, len, d2.data());
+    kernel_from_sq_dist(kind, d2.data(), c.col(j).data() + j, phi ? phi->col(j).data() + j : nullptr, len);
   }
 }
 

@@ -225,6 +225,27 @@ TEST(Dkl, SaveLoadGivesIdenticalPredictionsAndResumesBitIdentically) {
   EXPECT_THROW(mismatch.load(dir / "missing.pt"), sdm::Error);
 }
 
+// Stochastic subsets per step (for large n): still fits, still deterministic, and the
+// final posterior conditions on every point.
+TEST(Dkl, TrainSubsetFitsAndIsDeterministic) {
+  const Toy toy = make_toy(200, 12);
+  gp::DklConfig c = refit_config(600);
+  c.train_subset = 64;
+  gp::Dkl a(c, 1, 1, 3), b(c, 1, 1, 3);
+  const gp::FitReport ra = a.fit(toy.x_train, toy.y_train);
+  b.fit(toy.x_train, toy.y_train);
+  EXPECT_EQ(ra.batch_size, 64);
+  EXPECT_EQ(ra.n_points, 200);
+  const gp::Prediction pa = a.predict(toy.x_test);
+  EXPECT_TRUE(pa.mean == b.predict(toy.x_test).mean);
+  EXPECT_GE(r_squared(toy.y_test.col(0), pa.mean.col(0)), 0.95);
+  gp::DklConfig full = refit_config(1);
+  gp::Dkl f(full, 1, 1, 3);
+  EXPECT_EQ(f.fit(toy.x_train, toy.y_train).batch_size, 200);
+  c.train_subset = 1;
+  EXPECT_THROW(gp::Dkl(c, 1, 1, 3), sdm::Error);
+}
+
 TEST(Dkl, ChunkedPredictionMatchesOneChunk) {
   const Toy toy = make_toy(60, 8);
   gp::DklConfig c;

@@ -129,6 +129,29 @@ TEST_P(GpKernels, MeanAndVarianceEqualClosedFormEigenReference) {
   EXPECT_LT((k - ref_gram(kind, x, xs, h)).cwiseAbs().maxCoeff(), 1e-12);
 }
 
+// Near-duplicate inputs and tiny noise: cond(K) ~ 1e8. Both implementations then carry
+// errors of order cond(K) * 1e-16 relative to the output scale; 1e-6 leaves room for that.
+TEST_P(GpKernels, PredictionMatchesReferenceWhenKIsIllConditioned) {
+  const auto [kind, ard] = GetParam();
+  std::mt19937_64 rng(21);
+  const int d = 3;
+  Eigen::MatrixXd x = uniform_matrix(60, d, rng, -1, 1);
+  x.bottomRows(30) = x.topRows(30) + 1e-4 * uniform_matrix(30, d, rng, -1, 1);
+  const Eigen::MatrixXd xs = uniform_matrix(40, d, rng, -1, 1);
+  const Eigen::VectorXd y = normal_vector(60, rng);
+  const Eigen::VectorXd ls = ard ? Eigen::VectorXd(Eigen::Vector3d(0.5, 0.7, 0.9)) : Eigen::VectorXd::Constant(1, 0.6).eval();
+  const gp::GpHyperparameters h = make_hyper(ls, 1.0, 1e-6, 0.0);
+  gp::ExactGp model(kind, d, ard);
+  model.set_hyperparameters(h);
+  model.condition(x, y);
+  const RefPosterior ref = ref_posterior(kind, h, x, y, xs);
+  const gp::GpPrediction p = model.predict(xs);
+  for (int i = 0; i < xs.rows(); ++i) {
+    EXPECT_NEAR(p.mean(i), ref.mean(i), 1e-6 * std::max(1.0, std::abs(ref.mean(i))));
+    EXPECT_NEAR(p.variance(i), std::max(ref.variance(i), 0.0), 1e-6);
+  }
+}
+
 TEST_P(GpKernels, KernelPairGradientEqualsFiniteDifferences) {
   const auto [kind, ard] = GetParam();
   std::mt19937_64 rng(5);
