@@ -22,7 +22,6 @@ namespace sdm::engine::gp {
 
 namespace {
 
-constexpr double kMinNoise = 1e-6;  ///< noise-variance floor in standardised target units
 constexpr std::int64_t kFormatVersion = 1;
 
 using RowMatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -166,12 +165,18 @@ nlohmann::json config_json(const DklConfig& c) {
           {"steps", c.steps},                         {"learning_rate", c.learning_rate},
           {"warm_start", c.warm_start},               {"early_stop_patience", c.early_stop_patience},
           {"early_stop_tolerance", c.early_stop_tolerance}, {"input_normalisation", c.input_normalisation},
-          {"train_subset", c.train_subset},
+          {"train_subset", c.train_subset},           {"min_noise_variance", c.min_noise_variance},
           {"jitter", c.jitter},                       {"max_jitter", c.max_jitter},
           {"predict_chunk", c.predict_chunk}};
 }
 
 }  // namespace
+
+/// A copy of the trainable state: parameters and Adam moments.
+struct Snapshot {
+  std::vector<torch::Tensor> params, m, v;
+  std::int64_t step = 0;
+};
 
 struct Dkl::Impl {
   DklConfig cfg;
@@ -196,6 +201,36 @@ struct Dkl::Impl {
   // Posterior (conditioned heads) of the last fit.
   std::vector<ExactGp> heads;
   bool trained = false;
+
+  void snapshot(Snapshot& s) const {
+    torch::NoGradGuard no_grad;
+    const std::vector<torch::Tensor> p = parameters();
+    if (s.params.empty()) {
+      for (size_t i = 0; i < p.size(); ++i) {
+        s.params.push_back(p[i].detach().clone());
+        s.m.push_back(adam.m[i].clone());
+        s.v.push_back(adam.v[i].clone());
+      }
+    } else {
+      for (size_t i = 0; i < p.size(); ++i) {
+        s.params[i].copy_(p[i]);
+        s.m[i].copy_(adam.m[i]);
+        s.v[i].copy_(adam.v[i]);
+      }
+    }
+    s.step = adam.step;
+  }
+
+  void restore(const Snapshot& s) {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> p = parameters();
+    for (size_t i = 0; i < p.size(); ++i) {
+      p[i].copy_(s.params[i]);
+      adam.m[i].copy_(s.m[i]);
+      adam.v[i].copy_(s.v[i]);
+    }
+    adam.step = s.step;
+  }
 
   std::vector<torch::Tensor> parameters() const {
     std::vector<torch::Tensor> p = net->parameters();
@@ -281,12 +316,12 @@ struct Dkl::Impl {
     h.noise_variance = 0.1;
     h.mean = 0.0;
     theta.assign(n_targets, torch::Tensor());
-    for (auto& t : theta) t = to_tensor(to_unconstrained(h, kMinNoise));
+    for (auto& t : theta) t = to_tensor(to_unconstrained(h, cfg.min_noise_variance));
     adam.reset(parameters());
     initialised = true;
   }
 
-  GpHyperparameters head_hyper(int t) const { return from_unconstrained(to_eigen(theta[t]), kMinNoise); }
+  GpHyperparameters head_hyper(int t) const { return from_unconstrained(to_eigen(theta[t]), cfg.min_noise_variance); }
 
   /// Conditions every head on the embedded training data (no autograd).
   void condition_heads() {
@@ -337,6 +372,7 @@ Dkl::Dkl(const DklConfig& config, int input_dim, int n_targets, std::uint64_t se
   if (config.latent_dim < 1) throw Error("Dkl: latent_dim must be >= 1");
   if (config.predict_chunk < 1) throw Error("Dkl: predict_chunk must be >= 1");
   if (config.steps < 0) throw Error("Dkl: steps must be >= 0");
+  if (!(config.min_noise_variance >= 0)) throw Error("Dkl: min_noise_variance must be >= 0");
   if (config.train_subset < 0 || config.train_subset == 1)
     throw Error("Dkl: train_subset must be 0 (all rows) or >= 2, got " + std::to_string(config.train_subset));
   if (config.feature_extractor != "mlp" && config.feature_extractor != "cnn")
@@ -389,6 +425,7 @@ FitReport Dkl::fit(const RowMatrixF& inputs, const Eigen::MatrixXd& targets) {
   FitReport rep;
   rep.n_points = static_cast<int>(n);
   detail::EarlyStopping stopper(m.cfg.early_stop_patience, m.cfg.early_stop_tolerance);
+  Snapshot best;
   std::vector<torch::Tensor> params = m.parameters();
   const size_t n_net = params.size() - m.theta.size();
   std::vector<torch::Tensor> grads(params.size());
@@ -428,12 +465,17 @@ FitReport Dkl::fit(const RowMatrixF& inputs, const Eigen::MatrixXd& targets) {
       total += r.value;
       dz += r.d_inputs;
       rep.jitter = std::max(rep.jitter, r.jitter);
-      grads[n_net + t] = to_tensor(unconstrained_gradient(r.d_hyper, h, kMinNoise) * inv_b);
+      grads[n_net + t] = to_tensor(unconstrained_gradient(r.d_hyper, h, m.cfg.min_noise_variance) * inv_b);
     }
     const double loss = total * inv_b;
     if (!std::isfinite(loss)) throw Error("Dkl::fit: the marginal likelihood became non-finite at step " + std::to_string(step));
     if (step == 0) rep.initial_loss = loss;
-    if (stopper.observe(loss)) {
+    const bool stop = stopper.observe(loss);
+    if (stopper.improved()) {
+      m.snapshot(best);
+      rep.best_step = step;
+    }
+    if (stop) {
       rep.stopped_early = true;
       break;
     }
@@ -446,6 +488,10 @@ FitReport Dkl::fit(const RowMatrixF& inputs, const Eigen::MatrixXd& targets) {
     m.adam.apply(params, grads, m.cfg.learning_rate);
     ++rep.steps_run;
   }
+  // Keep the best state seen (weights, hyperparameters and Adam moments as they were when
+  // that loss was evaluated): the exact NLL of a DKL is spiky once the noise is small, and
+  // Adam can climb out of a good basin in a few steps.
+  if (!best.params.empty()) m.restore(best);
   m.net->eval();
   m.condition_heads();
   ++m.fits;
@@ -552,7 +598,8 @@ void Dkl::load(const std::filesystem::path& file) {
         nlohmann::json::parse(std::string(reinterpret_cast<const char*>(meta_t.data_ptr<std::uint8_t>()), meta_t.numel()));
     // The architecture must match the model this file is loaded into.
     const nlohmann::json want = config_json(m.cfg), have = meta.at("config");
-    for (const char* key : {"feature_extractor", "hidden", "cnn_channels", "latent_dim", "kernel", "ard", "input_normalisation"}) {
+    for (const char* key : {"feature_extractor", "hidden", "cnn_channels", "latent_dim", "kernel", "ard",
+                            "input_normalisation", "min_noise_variance"}) {
       if (want.at(key) != have.at(key))
         throw Error("Dkl::load: '" + file.string() + "' was saved with " + key + " = " + have.at(key).dump() +
                     " but this model has " + key + " = " + want.at(key).dump());

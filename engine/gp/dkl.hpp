@@ -43,6 +43,7 @@ struct Prediction {
 struct FitReport {
   int steps_run = 0;            ///< Adam steps actually taken (early stopping may cut)
   bool stopped_early = false;   ///< the loss plateaued before config.steps
+  int best_step = 0;            ///< the step whose state (lowest loss) the model keeps
   int n_points = 0;             ///< training rows
   int batch_size = 0;           ///< rows per Adam step (n_points unless config.train_subset < n)
   double initial_loss = 0;      ///< NLL per point summed over heads (standardised targets) at the first
@@ -66,7 +67,9 @@ class Dkl {
   /// conditions every head on them. Normalisers are recomputed from these rows.
   /// Warm start (config.warm_start) continues from the previous weights, hyperparameters and
   /// Adam moments; otherwise everything is re-initialised from the seed (so a refit depends
-  /// only on the current data and the seed). Throws sdm::Error on bad shapes or NaN.
+  /// only on the current data and the seed). The state with the lowest loss seen during the
+  /// fit is kept (so final_loss <= initial_loss without train_subset). Throws sdm::Error on
+  /// bad shapes or NaN.
   FitReport fit(const RowMatrixF& inputs, const Eigen::MatrixXd& targets);
 
   /// Posterior at m candidate rows, computed in chunks of config.predict_chunk (the

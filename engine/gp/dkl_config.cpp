@@ -18,6 +18,7 @@ void read_config(core::ConfigSection& s, DklConfig& c) {
   s.read("train_subset", c.train_subset, Range::closed(0, 1 << 24));
   s.read("early_stop_patience", c.early_stop_patience, Range::closed(0, 100000));
   s.read("early_stop_tolerance", c.early_stop_tolerance, Range::non_negative(1.0));
+  s.read("min_noise_variance", c.min_noise_variance, Range::closed(0.0, 1.0));
   s.read("input_normalisation", c.input_normalisation, {"global", "per_feature", "none"});
   s.read("jitter", c.jitter, Range{0.0, 1.0, true, false});
   s.read("max_jitter", c.max_jitter, Range{0.0, 10.0, true, false});

@@ -23,6 +23,8 @@ struct DklConfig {
                                            ///< rows (stochastic; for large n). 0: all rows, the exact full-batch NLL
   int early_stop_patience = 20;            ///< steps without relative improvement before stopping (0: never)
   double early_stop_tolerance = 1e-4;      ///< progress: loss falls below the best by more than tol * max(1, |best|)
+  double min_noise_variance = 1e-4;        ///< noise-variance floor of every head, standardised target units
+                                           ///< (1e-4: noise sd >= 1 % of the target sd; keeps the exact NLL well conditioned)
   std::string input_normalisation = "global";  ///< global (one mean/std over all entries) | per_feature | none
   double jitter = 1e-6;                    ///< first diagonal jitter tried when K is not PD, relative to the output scale (x10 per retry)
   double max_jitter = 1e-1;                ///< give up beyond this

@@ -180,6 +180,21 @@ TEST(Dkl, RefitDependsOnlyOnCurrentDataWhileWarmStartContinues) {
   }
 }
 
+// A growing campaign with warm starts: every fit keeps its best state, so no fit ends with
+// a higher full-batch loss than it started with (Adam alone does not guarantee this).
+TEST(Dkl, WarmStartedFitsNeverEndWorseThanTheyStart) {
+  gp::RowMatrixF x_all;
+  Eigen::MatrixXd y_all;
+  make_patches(80, 8, 13, x_all, y_all);
+  gp::DklConfig c;  // defaults: warm start, 100 steps, early stopping
+  gp::Dkl dkl(c, 64, 1, 21);
+  for (int n = 10; n <= 80; n += 5) {
+    const gp::FitReport rep = dkl.fit(x_all.topRows(n), y_all.topRows(n));
+    EXPECT_LE(rep.final_loss, rep.initial_loss + 1e-9) << "n = " << n;
+    EXPECT_LE(rep.best_step, rep.steps_run);
+  }
+}
+
 TEST(Dkl, SaveLoadGivesIdenticalPredictionsAndResumesBitIdentically) {
   sdm::test::TempDir dir;
   const Toy first = make_toy(50, 6), second = make_toy(70, 7);

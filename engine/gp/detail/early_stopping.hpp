@@ -11,7 +11,8 @@ class EarlyStopping {
  public:
   EarlyStopping(int patience, double tolerance) : patience_(patience), tolerance_(tolerance) {}
   bool observe(double loss) {
-    if (!seen_ || loss < best_ - tolerance_ * std::max(1.0, std::abs(best_))) {
+    improved_ = !seen_ || loss < best_ - tolerance_ * std::max(1.0, std::abs(best_));
+    if (improved_) {
       seen_ = true;
       best_ = loss;
       since_ = 0;
@@ -19,12 +20,15 @@ class EarlyStopping {
     }
     return patience_ > 0 && ++since_ >= patience_;
   }
+  /// Whether the last observed loss counted as progress (it is then the new best).
+  bool improved() const { return improved_; }
   double best() const { return best_; }
 
  private:
   int patience_;
   double tolerance_;
   bool seen_ = false;
+  bool improved_ = false;
   double best_ = 0;
   int since_ = 0;
 };
