@@ -158,6 +158,12 @@ Eigen::VectorXd to_eigen(const torch::Tensor& t) {
   return Eigen::Map<const Eigen::VectorXd>(c.data_ptr<double>(), c.numel());
 }
 
+/// A copy of the trainable state: parameters and Adam moments.
+struct Snapshot {
+  std::vector<torch::Tensor> params, m, v;
+  std::int64_t step = 0;
+};
+
 nlohmann::json config_json(const DklConfig& c) {
   return {{"feature_extractor", c.feature_extractor}, {"hidden", c.hidden},
           {"cnn_channels", c.cnn_channels},           {"latent_dim", c.latent_dim},
@@ -171,12 +177,6 @@ nlohmann::json config_json(const DklConfig& c) {
 }
 
 }  // namespace
-
-/// A copy of the trainable state: parameters and Adam moments.
-struct Snapshot {
-  std::vector<torch::Tensor> params, m, v;
-  std::int64_t step = 0;
-};
 
 struct Dkl::Impl {
   DklConfig cfg;
