@@ -1,8 +1,9 @@
 #pragma once
 // Deep kernel learning: a feature extractor g(x) (MLP or small CNN) feeding exact GPs,
 // one head per scalar target, trained jointly on the exact negative log marginal
-// likelihood with Adam. GP algebra in float64 with Cholesky solves (jitter escalation,
-// never an explicit inverse). Inputs and targets are normalised inside the model.
+// likelihood with Adam. GP algebra in float64 on the Cholesky factor of K (jitter
+// escalation); K^-1 is formed only for the gradient, which needs it entrywise (see
+// exact_gp.hpp). Inputs and targets are normalised inside the model.
 // Torch stays behind a pimpl: this header is cheap to include.
 //
 // Model, per target t (standardised: y_t' = (y_t - mu_t) / sd_t):
@@ -12,9 +13,10 @@
 // The extractor runs in float32 (libtorch); the GP algebra in float64 (LAPACK) with the
 // analytic gradient dNLL/dz pushed back through the extractor by autograd.
 //
-// Determinism: every random draw (the weight initialisation) comes from `seed`; training is
-// full batch. Same inputs + seed + build + thread counts (torch intra-op, OpenBLAS) give
-// bit-identical results; a different thread count may change the last bits.
+// Determinism: every random draw (the weight initialisation, and the row subsets when
+// config.train_subset is set) comes from `seed`. Same inputs + seed + build + thread counts
+// (torch intra-op, OpenBLAS; this class sets neither) give bit-identical results; a
+// different thread count changes the last bits.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -73,13 +75,19 @@ class Dkl {
   FitReport fit(const RowMatrixF& inputs, const Eigen::MatrixXd& targets);
 
   /// Posterior at m candidate rows, computed in chunks of config.predict_chunk (the
-  /// Cholesky factors from fit are reused by every chunk; no autograd).
+  /// factorisation from fit is reused by every chunk; no autograd). Memory: about
+  /// predict_chunk × n doubles per chunk. Throws sdm::Error before the first fit.
   Prediction predict(const RowMatrixF& candidates) const;
 
   /// Latent features g(x) of the extractor (m × latent_dim), e.g. for plots.
   Eigen::MatrixXd embed(const RowMatrixF& inputs) const;
 
-  /// Full state: weights, hyperparameters, normalisers, training data, optimiser moments.
+  /// Full state: weights, hyperparameters, normalisers, training data, optimiser moments,
+  /// fit count and seed (one torch archive). `load` requires the same architecture
+  /// (extractor, widths, latent, kernel, ard, normalisation, noise floor, input_dim,
+  /// n_targets, image_side; sdm::Error naming the mismatch otherwise), takes the seed from the
+  /// file and keeps this object's training settings (steps, learning rate, ...). After load,
+  /// predict() is identical and the next fit() continues exactly as the saved model would.
   void save(const std::filesystem::path& file) const;
   void load(const std::filesystem::path& file);
 
