@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "bench/scenario.hpp"
+#include "engine/campaign/campaign_file.hpp"
 #include "hardware/microscope.hpp"
 
 namespace sdm::sim { class Twin; }
@@ -25,5 +26,15 @@ struct MicroscopeSetup {
 /// `run_dir` receives the command journal. Throws sdm::Error on bad configuration or
 /// unreadable data files.
 MicroscopeSetup make_microscope(const Scenario& scenario, std::uint64_t seed, const std::filesystem::path& run_dir);
+
+/// Before resuming a recorded campaign on a freshly built microscope: brings the twin to the
+/// state it had when the campaign stopped. The twin is deterministic in its command sequence,
+/// so this replays, directly on setup.twin (bypassing decorators such as the command journal),
+/// the survey of data.survey_request and, for every recorded step, move_to(requested position)
+/// and iv_sweep(data.waveform). Calls that failed in the original run and the step in flight
+/// when it died left no record and are not replayed (on the twin nothing fails by itself).
+/// Backends without simulator state (replay, remote) are left as they are. Throws sdm::Error
+/// when the rebuilt twin does not reproduce a recorded curve (different build or scenario).
+void fast_forward(MicroscopeSetup& setup, const engine::campaign::CampaignData& data);
 
 }  // namespace sdm::bench
