@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "core/error.hpp"
+
 namespace sdm::hardware {
 
 const char* to_string(StatusCode code) {
@@ -13,6 +15,12 @@ const char* to_string(StatusCode code) {
     case StatusCode::error: return "error";
   }
   return "unknown";
+}
+
+StatusCode status_code_from_string(const std::string& name) {
+  for (StatusCode c : {StatusCode::ok, StatusCode::timeout, StatusCode::refused, StatusCode::disconnected, StatusCode::error})
+    if (name == to_string(c)) return c;
+  throw Error("unknown status code \"" + name + "\"; expected ok, timeout, refused, disconnected or error");
 }
 
 const Channel* SurveyImage::find(const std::string& name) const {
@@ -34,7 +42,11 @@ Result<T> timed_call(F&& f) {
   } catch (const std::exception& e) {
     r.status.code = StatusCode::error;
     r.status.message = e.what();
+  } catch (...) {
+    r.status.code = StatusCode::error;
+    r.status.message = "unknown failure (a backend threw a non-standard exception)";
   }
+  if (!r.status.ok()) r.value = T{};
   r.status.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

@@ -13,8 +13,18 @@
 
 namespace sdm::hardware {
 
+/// What became of one instrument call. Every backend and decorator uses them alike:
+/// - ok: done; the value is valid.
+/// - timeout: no answer in time (the instrument may or may not have acted).
+/// - refused: not executed: a safety limit, an invalid request (bad waveform, unknown
+///   channel, position off the scan range), a wrong token. Nothing reached the hardware.
+/// - disconnected: no link to the instrument (server down, connection lost mid-call).
+/// - error: executed or attempted and failed (instrument fault, current-limit trip,
+///   malformed reply, internal failure).
 enum class StatusCode { ok, timeout, refused, disconnected, error };
 const char* to_string(StatusCode code);
+/// Inverse of to_string; throws sdm::Error on an unknown name.
+StatusCode status_code_from_string(const std::string& name);
 
 /// Outcome of one instrument call, with its wall-clock duration.
 struct CallStatus {
@@ -80,6 +90,16 @@ struct Capabilities {
   double max_current_a = 0;
   double max_sweep_rate_v_per_s = 0;
   std::vector<std::string> channels;   ///< survey channels available
+  /// What iv_sweep returns in IvCurve::current_a, and its unit. A cAFM (twin, most
+  /// remote instruments) returns "current" in "A"; a replayed dataset returns whatever
+  /// was recorded, e.g. "Piezoresponse" in "a.u." for band-excitation PFM. The engine
+  /// treats the curve as opaque, so only reports and safety checks look at this.
+  std::string signal_name = "current";
+  std::string signal_unit = "A";
+  /// Empty for backends that play any waveform. Non-empty when the backend can only
+  /// return a fixed recorded programme (replay): iv_sweep then returns this bias_v/time_s
+  /// whatever it is asked, and a campaign can adopt it as its waveform.
+  core::Waveform native_waveform;
 };
 
 struct MicroscopeStatus {
