@@ -71,10 +71,16 @@ class Session {
                   "` or choose another folder");
     t0_ = Clock::now();
 
-    const core::Waveform waveform = campaign_waveform(spec_.campaign);
+    core::Waveform waveform = campaign_waveform(spec_.campaign);
     hardware::SurveySpec request;
     request.channels = {spec_.campaign.survey_channel};
     if (auto caps = call("capabilities", [&] { return scope_.capabilities(); }); caps) {
+      data_.backend = caps->backend;
+      data_.signal_name = caps->signal_name;
+      data_.signal_unit = caps->signal_unit;
+      // A backend that can only play a recorded programme (replay) returns it whatever it is
+      // asked: the campaign adopts it, so the record says what was really applied.
+      if (!caps->native_waveform.bias_v.empty()) waveform = caps->native_waveform;
       for (const std::string& ch : caps->channels)
         if (ch != spec_.campaign.survey_channel) request.channels.push_back(ch);
       if (!caps->channels.empty() &&
@@ -113,7 +119,10 @@ class Session {
                                            {"survey", survey_to_json(data_.survey)},
                                            {"survey_channel", data_.survey_channel},
                                            {"survey_request", survey_spec_to_json(data_.survey_request)},
-                                           {"waveform", waveform_to_json(data_.waveform)}});
+                                           {"waveform", waveform_to_json(data_.waveform)},
+                                           {"backend", data_.backend},
+                                           {"signal_name", data_.signal_name},
+                                           {"signal_unit", data_.signal_unit}});
     writer_ = std::make_unique<CampaignFileWriter>(campaign_file_path(dir), data_);
     if (auto st = call("status", [&] { return scope_.status(); }); st) clock_s_ = st->instrument_clock_s;
     failure_.reset();  // a clock we could not read is not a reason to stop

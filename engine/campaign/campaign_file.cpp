@@ -304,6 +304,9 @@ CampaignFileWriter::CampaignFileWriter(const std::filesystem::path& path, const 
   write_attr_string(c, w.file, "spec", d.spec.dump());
   write_attr_string(c, w.file, "survey_channel", d.survey_channel);
   write_attr_string(c, w.file, "survey_request", survey_spec_to_json(d.survey_request).dump());
+  write_attr_string(c, w.file, "backend", d.backend);
+  write_attr_string(c, w.file, "signal_name", d.signal_name);
+  write_attr_string(c, w.file, "signal_unit", d.signal_unit);
   write_attr_string(c, w.file, "status", d.status);
   write_attr_string(c, w.file, "message", d.message);
 
@@ -420,6 +423,9 @@ CampaignData read_campaign_file(const std::filesystem::path& path) {
     c.fail(std::string("spec or survey_request attribute is not valid JSON: ") + e.what());
   }
   d.survey_channel = read_attr_string(c, file, "survey_channel");
+  d.backend = read_attr_string(c, file, "backend");
+  d.signal_name = read_attr_string(c, file, "signal_name");
+  d.signal_unit = read_attr_string(c, file, "signal_unit");
   d.status = read_attr_string(c, file, "status");
   d.message = read_attr_string(c, file, "message");
   {
@@ -520,6 +526,9 @@ CampaignData read_campaign_journal(const std::filesystem::path& journal_file, st
     d.survey_channel = h.at("survey_channel").get<std::string>();
     d.survey_request = survey_spec_from_json(h.at("survey_request"));
     d.waveform = waveform_from_json(h.at("waveform"));
+    d.backend = h.value("backend", std::string());
+    d.signal_name = h.value("signal_name", std::string("current"));
+    d.signal_unit = h.value("signal_unit", std::string("A"));
     for (size_t i = 1; i < j.frames.size(); ++i) {
       const JournalFrame& f = j.frames[i];
       if (f.kind == JournalKind::step) {

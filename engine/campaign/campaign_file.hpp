@@ -23,6 +23,9 @@ struct CampaignData {
   std::string survey_channel;           ///< channel the patches come from
   hardware::SurveySpec survey_request;  ///< the survey call the campaign made (resume replays it on a twin)
   core::Waveform waveform;              ///< the bias programme of every iv_sweep
+  std::string backend;                  ///< Capabilities::backend ("twin", "replay", "remote:<endpoint>")
+  std::string signal_name = "current";  ///< what IvCurve::current_a holds (Capabilities::signal_name)
+  std::string signal_unit = "A";
   std::string status = "running";       ///< "running" (in progress or crashed) or to_string(CampaignEnd)
   std::string message;                  ///< why it stopped, when it did
   std::vector<StepRecord> steps;
@@ -42,7 +45,8 @@ CampaignData read_campaign_journal(const std::filesystem::path& journal_file, st
 ///
 /// Layout (HDF5, every dataset little-endian):
 ///   /                 attrs format = "sdm-campaign", format_version = 1, spec (JSON text),
-///                     survey_channel, survey_request (JSON text), status, message
+///                     survey_channel, survey_request (JSON text), backend, signal_name,
+///                     signal_unit, status, message
 ///   /grid             attrs patch_px, stride_px, image_nx, image_ny; ix_px, iy_px (int32 [m])
 ///   /survey           attrs nx, ny, x0_m, y0_m, dx_m, dy_m, channels (JSON list, in order);
 ///                     one float64 [ny][nx] dataset per channel, attr unit
