@@ -2,7 +2,8 @@
 // Seeds derived from a campaign seed: one independent stream per (purpose, index), so every
 // random draw of step k can be reproduced from (campaign seed, k) alone — a resumed
 // campaign draws exactly what the uninterrupted one drew, without saving generator state.
-//   derive_seed(s, "forest", k) = splitmix64(splitmix64(s) ^ fnv1a("forest") ^ splitmix64(k + 1))
+//   derive_seed(s, "forest", k) = splitmix64(splitmix64(splitmix64(s) ^ fnv1a("forest")) ^ k)
+// splitmix64 is a bijection, so for one (seed, stream) distinct indices give distinct seeds.
 #include <cstdint>
 #include <string_view>
 
@@ -25,7 +26,7 @@ constexpr std::uint64_t fnv1a(std::string_view s) {
 
 /// Seed of stream `stream`, draw `index`, of campaign seed `seed`.
 constexpr std::uint64_t derive_seed(std::uint64_t seed, std::string_view stream, std::uint64_t index = 0) {
-  return splitmix64(splitmix64(seed) ^ fnv1a(stream) ^ splitmix64(index + 1));
+  return splitmix64(splitmix64(splitmix64(seed) ^ fnv1a(stream)) ^ index);
 }
 
 }  // namespace sdm::engine::acquisition

@@ -39,8 +39,11 @@ void expect_same_steps(const std::vector<C::StepRecord>& a, const std::vector<C:
     EXPECT_EQ(a[i].curve.current_a, b[i].curve.current_a) << "step " << i;
     EXPECT_EQ(a[i].curve.bias_v, b[i].curve.bias_v) << "step " << i;
     EXPECT_EQ(a[i].x_requested_m, b[i].x_requested_m) << "step " << i;
-    if (std::isnan(a[i].score)) EXPECT_TRUE(std::isnan(b[i].score)) << "step " << i;
-    else EXPECT_EQ(a[i].score, b[i].score) << "step " << i;
+    if (std::isnan(a[i].score)) {
+      EXPECT_TRUE(std::isnan(b[i].score)) << "step " << i;
+    } else {
+      EXPECT_EQ(a[i].score, b[i].score) << "step " << i;
+    }
   }
 }
 
