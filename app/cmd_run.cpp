@@ -173,6 +173,12 @@ int run_new(const RunArgs& a) {
     throw;
   }
   printer.done();
+  if (!std::filesystem::exists(C::journal_path(dir))) {  // never got past the survey: nothing to resume
+    manifest.finish("failed: " + o.message);
+    manifest.write(dir);
+    std::cerr << "sdm run: " << o.message << "\n";
+    return kFailed;
+  }
   manifest.extra()["steps"] = o.steps.size();
   manifest.extra()["end"] = C::to_string(o.end);
   manifest.extra()["message"] = o.message;
