@@ -19,6 +19,13 @@ constexpr int kFormatVersion = 1;
 constexpr hsize_t kStepChunk = 64;
 constexpr hsize_t kCurveChunk = 4096;
 
+/// The Debian HDF5 build is not thread-safe: every HDF5 call of this file holds this lock, so
+/// campaigns may run in parallel threads of one process (their other HDF5 users aside).
+std::recursive_mutex& hdf5_lock() {
+  static std::recursive_mutex m;
+  return m;
+}
+
 void quiet_hdf5() {
   static std::once_flag once;
   std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });  // errors become sdm::Error
@@ -291,7 +298,17 @@ struct CampaignFileWriter::Impl {
 };
 
 CampaignFileWriter::CampaignFileWriter(const std::filesystem::path& path, const CampaignData& d) : impl_(std::make_unique<Impl>()) {
+  std::lock_guard<std::recursive_mutex> lock(hdf5_lock());
   quiet_hdf5();
+  try {
+    create(path, d);
+  } catch (...) {
+    impl_.reset();  // closes what was opened, under the lock
+    throw;
+  }
+}
+
+void CampaignFileWriter::create(const std::filesystem::path& path, const CampaignData& d) {
   Impl& w = *impl_;
   w.path = path;
   const std::filesystem::path tmp = path.string() + ".tmp";
@@ -374,11 +391,13 @@ CampaignFileWriter::~CampaignFileWriter() {
 
 void CampaignFileWriter::append(const StepRecord& step) {
   if (!impl_) throw Error("campaign file: append after close");
+  std::lock_guard<std::recursive_mutex> lock(hdf5_lock());
   impl_->append(step);
 }
 
 void CampaignFileWriter::set_status(const std::string& status, const std::string& message) {
   if (!impl_) throw Error("campaign file: set_status after close");
+  std::lock_guard<std::recursive_mutex> lock(hdf5_lock());
   write_attr_string(impl_->c, impl_->file, "status", status);
   write_attr_string(impl_->c, impl_->file, "message", message);
   impl_->c.ok(H5Fflush(impl_->file, H5F_SCOPE_GLOBAL), "cannot flush");
@@ -386,6 +405,7 @@ void CampaignFileWriter::set_status(const std::string& status, const std::string
 
 void CampaignFileWriter::close() {
   if (!impl_) return;
+  std::lock_guard<std::recursive_mutex> lock(hdf5_lock());
   std::unique_ptr<Impl> w = std::move(impl_);
   // Members close in reverse order of declaration: columns, groups, then the file.
   for (auto& col : w->curve) col.dataset.reset();
@@ -404,6 +424,7 @@ void CampaignFileWriter::close() {
 // Readers
 
 CampaignData read_campaign_file(const std::filesystem::path& path) {
+  std::lock_guard<std::recursive_mutex> lock(hdf5_lock());
   quiet_hdf5();
   Context c{path.string()};
   std::error_code ec;

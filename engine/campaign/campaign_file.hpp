@@ -76,6 +76,7 @@ class CampaignFileWriter {
   void close();
 
  private:
+  void create(const std::filesystem::path& file, const CampaignData& data);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
