@@ -10,17 +10,23 @@ namespace sdm::core { class ConfigSection; }
 namespace sdm::engine::gp {
 
 struct DklConfig {
-  std::string feature_extractor = "mlp";   ///< mlp | cnn
-  std::vector<int> hidden = {64, 64};      ///< hidden layer widths of the mlp
+  std::string feature_extractor = "mlp";   ///< mlp | cnn (square patches: conv 3x3 + ReLU + 2x2 max-pool per stage, then the mlp)
+  std::vector<int> hidden = {64, 64};      ///< hidden layer widths of the mlp (after the conv stages for cnn)
+  std::vector<int> cnn_channels = {8, 16}; ///< output channels of the cnn's conv stages
   int latent_dim = 2;                      ///< GP input dimension
   std::string kernel = "matern52";         ///< matern52 | rbf
   bool ard = false;                        ///< one length scale per latent dimension
   int steps = 100;                         ///< Adam steps per update
   double learning_rate = 0.01;
   bool warm_start = true;                  ///< false: refit from scratch each step (paper)
+  int train_subset = 0;                    ///< > 0: each Adam step uses the exact NLL of a random subset of this many
+                                           ///< rows (stochastic; for large n). 0: all rows, the exact full-batch NLL
   int early_stop_patience = 20;            ///< steps without relative improvement before stopping (0: never)
-  double early_stop_tolerance = 1e-4;      ///< relative loss improvement counted as progress
-  double jitter = 1e-6;                    ///< initial diagonal jitter, relative to the output scale
+  double early_stop_tolerance = 1e-4;      ///< progress: loss falls below the best by more than tol * max(1, |best|)
+  double min_noise_variance = 1e-4;        ///< noise-variance floor of every head, standardised target units
+                                           ///< (1e-4: noise sd >= 1 % of the target sd; keeps the exact NLL well conditioned)
+  std::string input_normalisation = "global";  ///< global (one mean/std over all entries) | per_feature | none
+  double jitter = 1e-6;                    ///< first diagonal jitter tried when K is not PD, relative to the output scale (x10 per retry)
   double max_jitter = 1e-1;                ///< give up beyond this
   int predict_chunk = 4096;                ///< candidates per prediction chunk
 };
