@@ -12,7 +12,7 @@
 // each strategy's file). Referencing them here makes the linker keep those object files of
 // the static library, and with them their static registrations.
 namespace sdm::engine::acquisition::registration {
-extern const bool random, raster, lhs, structural_novelty;
+extern const bool dn_dkl, random, raster, lhs, max_variance, ucb, ei, structural_novelty, spectral_novelty, beacon;
 }  // namespace sdm::engine::acquisition::registration
 
 namespace sdm::engine::acquisition {
@@ -26,8 +26,11 @@ std::map<std::string, StrategyFactory>& registry() {
 
 /// Reads every anchor, so none can be discarded; all are true once static initialisation ran.
 bool builtins_registered() {
-  static const bool* const anchors[] = {&registration::random, &registration::raster, &registration::lhs,
-                                        &registration::structural_novelty};
+  static const bool* const anchors[] = {&registration::dn_dkl,       &registration::random,
+                                        &registration::raster,       &registration::lhs,
+                                        &registration::max_variance, &registration::ucb,
+                                        &registration::ei,           &registration::structural_novelty,
+                                        &registration::spectral_novelty, &registration::beacon};
   bool all = true;
   for (const bool* a : anchors) all = all && *a;
   return all;

@@ -5,8 +5,11 @@
 #include "core/error.hpp"
 
 namespace sdm::engine::gp {
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DklConfig, feature_extractor, hidden, latent_dim, kernel, ard, steps,
-                                                learning_rate, warm_start, early_stop_patience, early_stop_tolerance, jitter,
+// Every field of each config: a field missing here is not recorded, and a resumed campaign
+// would silently fall back to its default (tests/engine/test_campaign.cpp round-trips them all).
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DklConfig, feature_extractor, hidden, cnn_channels, latent_dim, kernel, ard, steps,
+                                                learning_rate, warm_start, train_subset, early_stop_patience,
+                                                early_stop_tolerance, min_noise_variance, input_normalisation, jitter,
                                                 max_jitter, predict_chunk)
 }
 namespace sdm::engine::acquisition {

@@ -12,6 +12,7 @@
 #include "engine/campaign/campaign.hpp"
 #include "engine/campaign/campaign_file.hpp"
 #include "engine/campaign/checkpoint.hpp"
+#include "engine/campaign/spec_json.hpp"
 #include "engine/campaign/step_journal.hpp"
 #include "engine/patches/candidate_grid.hpp"
 #include "sdm_test_support.hpp"
@@ -336,4 +337,36 @@ TEST(Campaign, BadSetupIsAnErrorBeforeAnythingIsWritten) {
   EXPECT_FALSE(std::filesystem::exists(t / "bad" / "steps.journal"));
   EXPECT_THROW(C::resume_campaign(t / "nothing-here", *std::make_unique<sdm::hardware::Microscope>(std::make_unique<FakeInstrument>())),
                sdm::Error);
+}
+
+TEST(SpecJson, RoundTripsEveryFieldOfEveryConfig) {
+  C::CampaignSpec s;
+  auto& c = s.campaign;
+  c.budget = 77, c.time_budget_s = 12.5, c.initial_points = 7, c.initial_design = "raster", c.patch_px = 12, c.stride_px = 3;
+  c.survey_channel = "current", c.seed = 99, c.seeds = 4, c.sweep_shape = "bipolar", c.sweep_max_bias_v = 2.5;
+  c.sweep_points = 101, c.sweep_rate_v_per_s = 3.5, c.retries = 5, c.retry_delay_s = 0.25;
+  auto& a = s.strategy;
+  a.name = "beacon", a.label = "b2", a.beta = 2.5, a.xi = 0.5, a.scalarizer = "onset_voltage", a.scalarizer_bias_v = -0.5;
+  a.onset_current_a = 3e-11, a.contamination = 0.2, a.forest_trees = 33, a.forest_subsample = 64, a.ssim_window = "gaussian";
+  a.ssim_window_px = 9, a.ssim_window_sigma = 2.0, a.spectral_normalisation = "curve", a.elite_fraction = 0.4;
+  auto& d = s.dkl;
+  d.feature_extractor = "cnn", d.hidden = {7, 5}, d.cnn_channels = {3}, d.latent_dim = 3, d.kernel = "rbf", d.ard = true;
+  d.steps = 17, d.learning_rate = 0.002, d.warm_start = false, d.train_subset = 64, d.early_stop_patience = 4;
+  d.early_stop_tolerance = 1e-3, d.min_noise_variance = 1e-3, d.input_normalisation = "per_feature", d.jitter = 1e-5;
+  d.max_jitter = 0.5, d.predict_chunk = 999;
+  s.seed = 1234567890123ull, s.scenario_text = "[x]\n", s.scenario_path = "/a/b.toml";
+  const nlohmann::json j = C::spec_to_json(s);
+  const C::CampaignSpec r = C::spec_from_json(nlohmann::json::parse(j.dump()), "test");
+  EXPECT_EQ(C::spec_to_json(r), j);
+  // Each value differs from its default, so the JSON holds every one of them.
+  EXPECT_NE(C::config_to_json(r.campaign), C::config_to_json(C::CampaignConfig{}));
+  for (const auto& [k, v] : j["campaign"].items()) EXPECT_NE(v, C::config_to_json(C::CampaignConfig{})[k]) << k;
+  for (const auto& [k, v] : j["strategy"].items()) EXPECT_NE(v, C::config_to_json(sdm::engine::acquisition::StrategyConfig{})[k]) << k;
+  for (const auto& [k, v] : j["dkl"].items()) EXPECT_NE(v, C::config_to_json(sdm::engine::gp::DklConfig{})[k]) << k;
+  EXPECT_EQ(j["dkl"].size(), 17u);
+  EXPECT_EQ(j["strategy"].size(), 15u);
+  EXPECT_EQ(j["campaign"].size(), 15u);
+  EXPECT_EQ(r.dkl.cnn_channels, std::vector<int>{3});
+  EXPECT_EQ(r.seed, 1234567890123ull);
+  EXPECT_THROW(C::spec_from_json(nlohmann::json::object(), "x"), sdm::Error);
 }
