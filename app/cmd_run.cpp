@@ -155,12 +155,20 @@ int run_new(const RunArgs& a) {
   spec.scenario_text = sc.text;
   spec.scenario_path = std::filesystem::absolute(sc.path).lexically_normal().string();
 
+  bench::MicroscopeSetup setup;
+  try {
+    setup = bench::make_microscope(sc, seed, dir);
+  } catch (...) {  // a bad backend configuration or data file: leave nothing behind
+    setup = {};
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    throw;
+  }
   core::Manifest manifest("run", sc.name, spec.scenario_path, sc.text, seed);
   manifest.extra()["strategy"] = C::config_to_json(*strategy);
   manifest.extra()["backend"] = sc.backend.kind;
   manifest.write(dir);  // status "running" until finish
 
-  bench::MicroscopeSetup setup = bench::make_microscope(sc, seed, dir);
   StopSignals signals;
   ProgressPrinter printer(a.progress_every);
   C::CampaignOutcome o;

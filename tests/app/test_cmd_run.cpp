@@ -178,7 +178,11 @@ TEST(CmdRun, BadInputExitsTwoWithAMessage) {
   EXPECT_NE(r.output.find("steps.journal"), std::string::npos) << r.output;
   r = run_sdm("run --resume '" + (t / "empty").string() + "' --seed 3");
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_FALSE(fs::exists(t / "runs"));
+  write_text(t / "replay.toml", "[scenario]\nname = \"tiny\"\n[backend]\nkind = \"replay\"\npath = \"missing.h5\"\n");
+  r = run_sdm("run '" + (t / "replay.toml").string() + "' --results '" + (t / "runs").string() + "'");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("missing.h5"), std::string::npos) << r.output;
+  EXPECT_TRUE(!fs::exists(t / "runs" / "tiny") || fs::is_empty(t / "runs" / "tiny")) << "no run folder left behind";
 }
 
 TEST(CmdRun, KilledRepeatedlyAndResumedEndsWithTheUninterruptedCampaign) {
