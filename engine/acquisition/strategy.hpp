@@ -1,7 +1,15 @@
 #pragma once
 // Acquisition strategies share one interface; each lives in its own file
-// (engine/acquisition/<name>.cpp) and registers itself by name, so adding a strategy
-// is adding one file.
+// (engine/acquisition/<name>.cpp) and registers itself by name with
+// SDM_REGISTER_STRATEGY. sdm_engine is a static library, whose unreferenced object files
+// the linker drops (and their static registrations with them), so strategy.cpp keeps a
+// table that references every built-in registration: adding a strategy is its file, one
+// line in that table and its name in strategy_names() (the config reader's list); the
+// test suite checks that every name there can be built.
+//
+// Determinism contract: a strategy's decisions depend only on the CampaignState, its
+// context (seed) and its saved state. Random draws use generators seeded per step
+// (derive_seed(seed, stream, step), seeds.hpp), so a resumed campaign draws the same.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -26,6 +34,11 @@ struct CampaignState {
   std::vector<int> measured;                 ///< candidate indices in measurement order
   std::vector<core::IvCurve> curves;         ///< the measured curves, same order
   std::vector<char> is_measured;             ///< m flags
+  /// The survey channel min-max normalised to [0, 1] (image_ny × image_nx, row-major), the
+  /// image the patches were cut from; lets novelty scores share per-window statistics
+  /// between overlapping candidates. May be null (strategies then work from `patches`).
+  const std::vector<double>* normalised_image = nullptr;
+  size_t count() const { return measured.size(); }
 };
 
 /// The chosen candidate and what the strategy knew about it (NaN where it has no such quantity).
@@ -44,6 +57,8 @@ struct StrategyContext {
   gp::DklConfig dkl;
   std::uint64_t seed = 0;
   int patch_side_px = 0;
+  int budget = 0;           ///< total measurements of the campaign (raster/lhs plan their designs for it)
+  int initial_points = 0;   ///< of which chosen by the initial design
 };
 
 class Strategy {
@@ -63,5 +78,21 @@ using StrategyFactory = std::function<std::unique_ptr<Strategy>(const StrategyCo
 bool register_strategy(const std::string& name, StrategyFactory factory);
 /// Builds the strategy named config.name; throws sdm::Error listing the registered names.
 std::unique_ptr<Strategy> make_strategy(const StrategyConfig& config, const StrategyContext& context);
+/// Every name registered so far, sorted (equals strategy_names() in a complete build).
+std::vector<std::string> registered_strategy_names();
+
+/// Helpers for Strategy::save/load: <directory>/strategy.json, written atomically (temp + rename).
+/// read_strategy_state throws sdm::Error naming the file when it is missing or not JSON.
+void write_strategy_state(const std::filesystem::path& directory, const nlohmann::json& state);
+nlohmann::json read_strategy_state(const std::filesystem::path& directory);
 
 }  // namespace sdm::engine::acquisition
+
+/// Defines the registration of a built-in strategy in its .cpp file:
+///   SDM_REGISTER_STRATEGY(dn_dkl, [](const StrategyConfig& c, const StrategyContext& x) { ... });
+/// `id` is the registered name (an identifier) and names the anchor strategy.cpp references.
+#define SDM_REGISTER_STRATEGY(id, ...)                                                        \
+  namespace sdm::engine::acquisition::registration {                                       \
+  extern const bool id;                                                                    \
+  const bool id = ::sdm::engine::acquisition::register_strategy(#id, __VA_ARGS__);         \
+  }

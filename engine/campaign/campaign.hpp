@@ -31,6 +31,7 @@ struct CampaignSpec {
   std::uint64_t seed = 0;              ///< this campaign's seed (every random draw derives from it)
   std::filesystem::path directory;     ///< where campaign.h5 and checkpoints go (created if missing)
   std::string scenario_text;           ///< recorded in the campaign file for provenance
+  std::string scenario_path;           ///< the scenario file it came from (resume rebuilds the microscope from it)
 };
 
 /// How a campaign ended.
@@ -53,7 +54,14 @@ struct CampaignOutcome {
   CandidateGrid grid;
   hardware::SurveyImage survey;
   std::vector<StepRecord> steps;              ///< every recorded measurement, in order
+  int resumed_from = -1;                      ///< resume_campaign: measurements already recorded when it started
 };
+
+/// The bias programme every iv_sweep of a campaign uses ([campaign] sweep_* keys).
+core::Waveform campaign_waveform(const CampaignConfig& config);
+/// Files of a run folder: the step journal (the durable record) and the campaign file.
+std::filesystem::path journal_path(const std::filesystem::path& run_dir);
+std::filesystem::path campaign_file_path(const std::filesystem::path& run_dir);
 
 /// Runs a new campaign into spec.directory (must not already hold a campaign file).
 /// `stop` (optional) is polled between steps: when set, the campaign checkpoints and
