@@ -34,8 +34,9 @@ const std::vector<MetricInfo>& metric_catalogue() {
       {"instrument_time_s", "instrument time", "s", false, true, "instrument clock after the measurement"},
       {"decision_latency_s", "mean decision latency", "s", false, true,
        "mean wall time per strategy decision (initial-design points excluded)"},
-      {"vae_knn_accuracy", "VAE motif separability (kNN accuracy)", "", true, false,
-       "leave-one-out kNN accuracy of motif labels in the dual VAE's joint latent of the film's candidates"},
+      {"vae_knn_accuracy", "VAE motif separability (balanced kNN accuracy)", "", true, false,
+       "balanced leave-one-out kNN accuracy of motif labels in the dual VAE's joint latent of the film's candidates "
+       "(mean over motifs of the fraction classified right: chance is 1/4 with four motifs)"},
       {"vae_im2spec_nrmse", "VAE im2spec error (NRMSE)", "", false, false,
        "RMSE of I-V curves predicted from patches by the dual VAE, over the span of the true currents"},
   };

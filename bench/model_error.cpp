@@ -49,7 +49,7 @@ ModelErrorSeries evaluate_model_error(const engine::gp::RowMatrixF& patches, int
       engine::gp::Dkl model(dkl, int(patches.cols()), 1, seed, dkl.feature_extractor == "cnn" ? patch_side : 0);
       const engine::gp::FitReport rep = model.fit(x, y);
       const engine::gp::Prediction p = model.predict(patches);
-      const double noise = noise_variance_of(rep.hyperparameters);
+      const double noise = p.noise_variance.size() > 0 ? p.noise_variance(0) : noise_variance_of(rep.hyperparameters);
       const Eigen::VectorXd var = p.variance.col(0).array() + noise;
       const PredictionScore s = score_prediction(truth.target, p.mean.col(0), var, truth.target_sd);
       out.rmse.push_back(s.rmse);

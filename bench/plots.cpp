@@ -25,21 +25,15 @@ std::string axis_label(const MetricInfo& m) { return m.unit.empty() ? m.label : 
 
 void draw_curve(viz::Axes& ax, const Curve& c, viz::Color col, const std::string& label, bool markers) {
   if (c.x.empty()) return;
-  if (c.seeds > 1) ax.band(c.x, c.lower, c.upper, col, 0.18);
+  if (c.seeds > 1) ax.band(c.x, c.lower, c.upper, col, 0.1);
   ax.line(c.x, c.mean, col, label, 2.0);
   if (markers) ax.scatter(c.x, c.mean, col, "", 3.0);
 }
 
-// A rows × cols layout with the fewest empty panels, at most 5 columns.
+// Up to three panels in a row (four as 2 × 2); spare panels of the grid carry the key.
 std::pair<int, int> layout(int n) {
-  int best_r = 1, best_c = n, waste = 1 << 30;
-  for (int c = 1; c <= std::min(n, 5); ++c) {
-    const int r = (n + c - 1) / c;
-    const int w = r * c - n;
-    if (w < waste || (w == waste && (std::abs(r - c) < std::abs(best_r - best_c) || (std::abs(r - c) == std::abs(best_r - best_c) && c > best_c))))
-      best_r = r, best_c = c, waste = w;
-  }
-  return {best_r, best_c};
+  const int c = n <= 3 ? std::max(1, n) : (n == 4 ? 2 : 3);
+  return {(n + c - 1) / c, c};
 }
 
 }  // namespace
@@ -117,8 +111,8 @@ std::vector<PlotFile> write_plots(const Summary& s, const std::vector<CampaignMe
 
   // 3. acquisition paths of one seed per strategy
   if (!bg.image.empty()) {
-    const auto [rows, cols] = layout(ns);
-    viz::Figure fig(rows, cols, 640, 440);  // every panel carries the legend, so all keep one size
+    const auto [rows, cols] = layout(ns + 1);  // the last panel holds the key, so no panel needs a legend
+    viz::Figure fig(rows, cols, 560, 500);
     const double um = 1e6;
     std::vector<double> img(bg.image.size());
     for (std::size_t i = 0; i < img.size(); ++i) img[i] = bg.image[i] * bg.image_scale;
@@ -137,8 +131,9 @@ std::vector<PlotFile> write_plots(const Summary& s, const std::vector<CampaignMe
     for (int i = 0; i < ns; ++i) {
       viz::Axes& ax = fig.axes(i / cols, i % cols);
       ax.image(img, bg.nx, bg.ny, bg.x0_m * um, bg.x1_m * um, bg.y0_m * um, bg.y1_m * um, viz::Colormap::gray, bg.image_label);
-      if (!lab.empty()) ax.label_image(lab, bg.nx, bg.ny, bg.x0_m * um, bg.x1_m * um, bg.y0_m * um, bg.y1_m * um, names, 0.55);
+      if (!lab.empty()) ax.label_image(lab, bg.nx, bg.ny, bg.x0_m * um, bg.x1_m * um, bg.y0_m * um, bg.y1_m * um, names, 0.85);
       ax.equal_aspect(true);
+      ax.legend(false);
       ax.title(s.strategies[std::size_t(i)] + " (seed " + std::to_string(bg.seed) + ")");
       ax.xlabel("x (um)");
       ax.ylabel("y (um)");
@@ -153,9 +148,29 @@ std::vector<PlotFile> write_plots(const Summary& s, const std::vector<CampaignMe
         (c->phase[k] == "initial" ? xi : xs).push_back(x.back());
         (c->phase[k] == "initial" ? yi : ys).push_back(y.back());
       }
-      ax.line(x, y, {20, 20, 20}, "", 1.0);
+      ax.line(x, y, {70, 70, 70}, "", 1.0);
       if (!xi.empty()) ax.scatter(xi, yi, {255, 200, 0}, "initial design", 4.0);
       if (!xs.empty()) ax.scatter(xs, ys, viz::palette(3), "chosen by strategy", 3.5);
+    }
+    // The first spare panel carries the key.
+    for (int k = ns; k < ns + 1; ++k) {
+      viz::Axes& ax = fig.axes(k / cols, k % cols);
+      ax.xlim(0, 1);
+      ax.ylim(0, 1);
+      ax.grid(false);
+      ax.title("key");
+      double y = 0.85;
+      auto line = [&](const std::string& t, viz::Color c) {
+        ax.text(0.05, y, t, c);
+        y -= 0.12;
+      };
+      line("gray image: survey topography", {60, 60, 60});
+      if (!names.empty()) {
+        for (std::size_t j = 0; j < names.size(); ++j) line("shaded: " + names[j], viz::palette(int(j)));
+      }
+      line("line: requested positions in order", {70, 70, 70});
+      line("dots: initial design", {215, 160, 0});
+      line("dots: chosen by the strategy", viz::palette(3));
     }
     fig.suptitle(s.scenario + ": acquisition paths, seed " + std::to_string(bg.seed));
     const fs::path p = dir / "paths.png";

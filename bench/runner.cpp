@@ -17,6 +17,7 @@
 #include "bench/model_error.hpp"
 #include "bench/plots.hpp"
 #include "bench/report.hpp"
+#include "bench/vae_metrics.hpp"
 #include "core/error.hpp"
 #include "core/run_directory.hpp"
 #include "engine/acquisition/scalarizer.hpp"
@@ -82,15 +83,9 @@ std::uint64_t fingerprint(const engine::campaign::CandidateGrid& g, const hardwa
   return h;
 }
 
-core::Waveform bench_sweep(const engine::campaign::CampaignConfig& c) {
-  return c.sweep_shape == "bipolar"
-             ? core::Waveform::bipolar(c.sweep_max_bias_v, std::size_t(c.sweep_points), c.sweep_rate_v_per_s)
-             : core::Waveform::triangle(c.sweep_max_bias_v, std::size_t(c.sweep_points), c.sweep_rate_v_per_s);
-}
-
 TruthOptions truth_options(const Scenario& sc, std::uint64_t seed, int threads) {
   TruthOptions o;
-  o.sweep = bench_sweep(sc.campaign);
+  o.sweep = engine::campaign::campaign_waveform(sc.campaign);
   o.scalarizer = engine::acquisition::ScalarizerSpec::from_name(sc.metrics.scalarizer, sc.metrics.scalarizer_bias_v,
                                                                sc.metrics.onset_current_a);
   o.target_bins = sc.metrics.target_bins;
@@ -217,6 +212,7 @@ CampaignMetrics run_job(const Scenario& sc, const Job& job, TruthCache* cache, c
   spec.seed = job.seed;
   spec.directory = job.directory;
   spec.scenario_text = sc.text;
+  spec.scenario_path = sc.path.string();
   int next_report = 1;
   const int budget = sc.campaign.budget;
   auto progress = [&](const engine::campaign::Progress& p) {
@@ -237,7 +233,10 @@ CampaignMetrics run_job(const Scenario& sc, const Job& job, TruthCache* cache, c
   const engine::gp::RowMatrixF patches = engine::patches::extract_patches(out.survey, sc.campaign.survey_channel, out.grid);
   const TruthOptions opt = truth_options(sc, job.seed, 1);
   std::shared_ptr<const hardware::replay::Dataset> dataset;
-  if (!setup.twin) dataset = hardware::load_replay_dataset(sc.backend);
+  if (!setup.twin) {
+    dataset = setup.dataset;
+    if (!dataset) throw Error("no ground truth for backend '" + sc.backend.kind + "' (the harness scores twin and replay campaigns)");
+  }
   auto make_truth = [&]() -> FilmTruth {
     if (setup.twin) return twin_film_truth(setup.twin->film(), out.grid, out.survey.axes, patches, opt);
     return dataset_truth(*dataset, out.grid, out.survey.axes, patches, opt);
@@ -311,6 +310,24 @@ CampaignMetrics run_job(const Scenario& sc, const Job& job, TruthCache* cache, c
       rmse[std::size_t(me.steps[i] - 1)] = me.rmse[i];
       nlpd[std::size_t(me.steps[i] - 1)] = me.nlpd[i];
     }
+  }
+
+  // Dual-VAE metrics on the campaign's measured pairs, scored on the whole film's candidates.
+  if (sc.metrics.vae && out.steps.size() >= 2) {
+    TruthCurve truth_curve = [&](int c) -> std::vector<double> {
+      const double x = out.survey.axes.x0_m + out.grid.ix_px[std::size_t(c)] * out.survey.axes.dx_m;
+      const double y = out.survey.axes.y0_m + out.grid.iy_px[std::size_t(c)] * out.survey.axes.dy_m;
+      if (setup.twin) {
+        const sim::Film& film = setup.twin->film();
+        const auto [ix, iy] = film.pixel_at(x, y);
+        return sim::ground_truth_iv(film, ix, iy, opt.sweep).current_a;
+      }
+      int ix = 0, iy = 0;
+      dataset->nearest(x, y, ix, iy);
+      const double* s = dataset->spectrum(ix, iy);
+      return std::vector<double>(s, s + dataset->n_points());
+    };
+    add_vae_metrics(m, sc, out.steps, patches, *truth, truth_curve, job.seed);
   }
 
   m.metrics_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();

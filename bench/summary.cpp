@@ -328,6 +328,20 @@ std::string comparisons_csv(const Summary& s) {
   return o.str();
 }
 
+namespace {
+// Two means printed side by side: more digits when 3 would make different values look equal.
+std::pair<std::string, std::string> format_pair(double a, double b) {
+  std::string x = format_value(a), y = format_value(b);
+  if (x == y && a != b && std::isfinite(a) && std::isfinite(b)) {
+    char p[32], q[32];
+    std::snprintf(p, sizeof p, "%.5g", a);
+    std::snprintf(q, sizeof q, "%.5g", b);
+    x = p, y = q;
+  }
+  return {x, y};
+}
+}  // namespace
+
 std::string statistics_note(const Summary& s) {
   const int nseeds = int(s.seeds.size());
   const double min_p = std::min(1.0, 2.0 / std::pow(2.0, nseeds));
@@ -349,10 +363,10 @@ std::vector<std::string> verdict_sentences(const Summary& s) {
     if (w.best.size() == s.strategies.size() && s.strategies.size() > 1) o << "all strategies tie (" << format_value(w.best_mean) << ")";
     else {
       for (std::size_t i = 0; i < w.best.size(); ++i) o << (i ? " and " : "") << w.best[i];
-      o << (w.best.size() > 1 ? " tie for the best mean (" : " has the best mean (") << format_value(w.best_mean) << ")";
+      const auto [best, runner] = format_pair(w.best_mean, w.runner_up_mean);
+      o << (w.best.size() > 1 ? " tie for the best mean (" : " has the best mean (") << best << ")";
       if (!w.runner_up.empty())
-        o << ", ahead of " << w.runner_up << " (" << format_value(w.runner_up_mean) << ", paired p = " << fmt_p(w.p_vs_runner_up)
-          << ")";
+        o << ", ahead of " << w.runner_up << " (" << runner << ", paired p = " << fmt_p(w.p_vs_runner_up) << ")";
     }
     o << ".";
     out.push_back(o.str());
@@ -401,14 +415,15 @@ std::vector<Table> summary_tables(const Summary& s) {
                 s.reference + " does not beat"};
     for (const Winner& w : s.winners) {
       const MetricInfo& info = *find_metric(w.metric);
+      const auto [bm, rm] = format_pair(w.best_mean, w.runner_up_mean);
       std::string best;
       for (std::size_t i = 0; i < w.best.size(); ++i) best += (i ? ", " : "") + w.best[i];
-      best += " (" + format_value(w.best_mean) + ")";
+      best += " (" + bm + ")";
       std::string loses;
       for (std::size_t i = 0; i < w.reference_loses_to.size(); ++i) loses += (i ? ", " : "") + w.reference_loses_to[i];
       if (loses.empty()) loses = w.reference_rank ? "(beats all)" : "–";
       t.rows.push_back({metric_title(info), info.higher_is_better ? "higher" : "lower", best,
-                        w.runner_up.empty() ? "–" : w.runner_up + " (" + format_value(w.runner_up_mean) + ")",
+                        w.runner_up.empty() ? "–" : w.runner_up + " (" + rm + ")",
                         fmt_p(w.p_vs_runner_up),
                         w.reference_rank ? std::to_string(w.reference_rank) + "/" + std::to_string(s.strategies.size()) : "–",
                         loses});
