@@ -82,7 +82,7 @@ void validate_map(const char* fn, Colormap map) {
 struct Axes::State {
   std::string title, xlabel, ylabel;
   std::optional<std::pair<double, double>> xlim, ylim;
-  bool log_y = false, equal = false;
+  bool log_y = false, equal = false, axis_off = false;
   std::optional<bool> legend, grid;
   std::vector<Artist> artists;
 };
@@ -97,6 +97,7 @@ void Axes::log_y(bool on) { state_->log_y = on; }
 void Axes::legend(bool on) { state_->legend = on; }
 void Axes::equal_aspect(bool on) { state_->equal = on; }
 void Axes::grid(bool on) { state_->grid = on; }
+void Axes::axis_off(bool off) { state_->axis_off = off; }
 
 void Axes::xlim(double lo, double hi) {
   require_finite("xlim", "lo", lo);
@@ -330,7 +331,7 @@ class PanelRenderer {
     cv::Mat3b before;
     if (show_legend() && !legend_outside_) before = roi.clone();
     for (const Artist& a : st_.artists) draw_artist(roi, a);
-    draw_frame_and_ticks();
+    if (!st_.axis_off) draw_frame_and_ticks();
     draw_labels();
     if (cbar_) draw_colorbar(*cbar_);
     if (show_legend()) draw_legend(roi, before);

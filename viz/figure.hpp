@@ -61,6 +61,8 @@ class Axes {
   void text(double x, double y, const std::string& text, Color color = {0, 0, 0});
   /// Light grid lines at the major ticks (default: on, except in axes that hold an image).
   void grid(bool on = true);
+  /// Hide the frame, ticks and tick labels (a panel used for text, e.g. a key).
+  void axis_off(bool off = true);
 
   struct State;  ///< opaque; defined in figure.cpp
   explicit Axes(State* state) : state_(state) {}
