@@ -1,0 +1,147 @@
+// bench::prepare_run_analysis / read_run_campaign on a recorded twin campaign: the ground truth
+// is only used when the rebuilt twin reproduces the recorded survey; steps with broken curves
+// are left out and named; the truth subset is seeded and excludes measured candidates; the
+// journal wins over a campaign.h5 that lags behind it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "bench/analyze_run.hpp"
+#include "core/error.hpp"
+#include "engine/campaign/campaign.hpp"
+#include "engine/campaign/campaign_file.hpp"
+#include "sdm_test_support.hpp"
+
+namespace fs = std::filesystem;
+namespace C = sdm::engine::campaign;
+using sdm::bench::AnalyzeRunOptions;
+using sdm::bench::prepare_run_analysis;
+using sdm::test::run_sdm;
+using sdm::test::TempDir;
+using sdm::test::write_text;
+
+namespace {
+
+struct Recorded {
+  TempDir dir;
+  fs::path run;
+  C::CampaignData data;
+  Recorded() {
+    write_text(dir / "tiny.toml",
+               "[scenario]\nname = \"tiny\"\n[film]\nsize_px = 64\nscan_size_m = 1.0e-6\n"
+               "[campaign]\nbudget = 15\ninitial_points = 5\npatch_px = 8\nstride_px = 4\nsweep_points = 61\n"
+               "sweep_rate_v_per_s = 5.0\nseed = 7\n[[strategy]]\nname = \"random\"\n");
+    const auto r = run_sdm("run '" + (dir / "tiny.toml").string() + "' --results '" + (dir / "runs").string() + "'");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    for (const auto& e : fs::directory_iterator(dir / "runs" / "tiny")) run = e.path();
+    data = C::read_campaign_file(run / "campaign.h5");
+  }
+};
+const Recorded& recorded() {
+  static Recorded r;
+  return r;
+}
+
+}  // namespace
+
+TEST(AnalyzeRun, TwinTruthOnlyWhenTheRebuiltTwinReproducesTheSurvey) {
+  const auto& rec = recorded();
+  AnalyzeRunOptions o;
+  const auto good = prepare_run_analysis(rec.data, o, "test");
+  EXPECT_EQ(good.truth, "twin") << good.truth_note;
+  EXPECT_EQ(good.inputs.true_labels.size(), rec.data.grid.size());
+  EXPECT_EQ(good.inputs.label_names.size(), 4u);
+  EXPECT_EQ(good.inputs.measured.size(), 15u);
+  EXPECT_EQ(good.inputs.truth_candidates.size(), rec.data.grid.size() - 15);
+
+  C::CampaignData changed = rec.data;  // one survey pixel off: not this twin's record
+  changed.survey.channels.front().data[10] += 1e-12;
+  const auto bad = prepare_run_analysis(changed, o, "test");
+  EXPECT_EQ(bad.truth, "none");
+  EXPECT_TRUE(bad.inputs.true_labels.empty());
+  EXPECT_TRUE(bad.inputs.truth_candidates.empty());
+  EXPECT_NE(bad.truth_note.find("does not reproduce the recorded survey"), std::string::npos) << bad.truth_note;
+  ASSERT_FALSE(bad.warnings.empty());
+
+  C::CampaignData other_seed = rec.data;  // the same scenario under another seed is another film
+  other_seed.spec["seed"] = 8;
+  EXPECT_EQ(prepare_run_analysis(other_seed, o, "test").truth, "none");
+
+  o.ground_truth = false;
+  const auto off = prepare_run_analysis(rec.data, o, "test");
+  EXPECT_EQ(off.truth, "none");
+  EXPECT_TRUE(off.inputs.true_labels.empty());
+
+  C::CampaignData remote = rec.data;
+  remote.backend = "remote:tcp://somewhere:5555";
+  const auto rr = prepare_run_analysis(remote, AnalyzeRunOptions{}, "test");
+  EXPECT_EQ(rr.truth, "none");
+  EXPECT_NE(rr.truth_note.find("figures only"), std::string::npos) << rr.truth_note;
+}
+
+TEST(AnalyzeRun, BrokenCurvesAreLeftOutAndNamed) {
+  C::CampaignData d = recorded().data;
+  d.steps[3].curve.current_a[7] = std::nan("");
+  d.steps[9].curve.current_a.resize(1);
+  d.steps[9].curve.bias_v.resize(1);
+  const auto p = prepare_run_analysis(d, AnalyzeRunOptions{}, "test");
+  EXPECT_EQ(p.excluded_steps, (std::vector<int>{3, 9}));
+  ASSERT_EQ(p.inputs.measured.size(), 13u);
+  EXPECT_EQ(p.inputs.measured[3], d.steps[4].candidate);
+  ASSERT_GE(p.warnings.size(), 2u);
+  EXPECT_NE(p.warnings[0].find("step 3"), std::string::npos) << p.warnings[0];
+
+  C::CampaignData one = recorded().data;
+  one.steps.resize(2);
+  one.steps[1].curve.current_a[0] = INFINITY;
+  try {
+    prepare_run_analysis(one, AnalyzeRunOptions{}, "run/campaign.h5");
+    ADD_FAILURE() << "one usable pair accepted";
+  } catch (const sdm::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("run/campaign.h5: 1 usable"), std::string::npos) << e.what();
+  }
+}
+
+TEST(AnalyzeRun, TruthSubsetIsSeededAndNeverMeasured) {
+  const auto& rec = recorded();
+  AnalyzeRunOptions o;
+  o.truth_points = 40;
+  const auto a = prepare_run_analysis(rec.data, o, "test");
+  const auto b = prepare_run_analysis(rec.data, o, "test");
+  o.seed = 99;
+  const auto c = prepare_run_analysis(rec.data, o, "test");
+  ASSERT_EQ(a.inputs.truth_candidates.size(), 40u);
+  EXPECT_EQ(a.inputs.truth_candidates, b.inputs.truth_candidates);
+  EXPECT_NE(a.inputs.truth_candidates, c.inputs.truth_candidates);
+  const std::set<int> measured(a.inputs.measured.begin(), a.inputs.measured.end());
+  const std::set<int> truth(a.inputs.truth_candidates.begin(), a.inputs.truth_candidates.end());
+  EXPECT_EQ(truth.size(), 40u) << "no candidate twice";
+  for (int t : truth) EXPECT_FALSE(measured.count(t)) << t;
+  EXPECT_TRUE(std::is_sorted(a.inputs.truth_candidates.begin(), a.inputs.truth_candidates.end()));
+}
+
+TEST(AnalyzeRun, JournalWinsOverACampaignFileThatLagsBehindIt) {
+  const auto& rec = recorded();
+  TempDir t;
+  fs::copy(rec.run, t / "run", fs::copy_options::recursive);
+  C::CampaignData shorter = rec.data;
+  shorter.steps.resize(10);
+  {
+    C::CampaignFileWriter w(C::campaign_file_path(t / "run"), shorter);  // as if it died 5 steps behind
+  }
+  fs::path source;
+  std::string note;
+  const C::CampaignData d = sdm::bench::read_run_campaign(t / "run", &source, &note);
+  EXPECT_EQ(source.filename(), "steps.journal");
+  EXPECT_EQ(d.steps.size(), 15u);
+  EXPECT_NE(note.find("records 10 steps"), std::string::npos) << note;
+
+  fs::remove(C::journal_path(t / "run"));
+  const C::CampaignData h = sdm::bench::read_run_campaign(t / "run", &source, &note);
+  EXPECT_EQ(source.filename(), "campaign.h5");
+  EXPECT_EQ(h.steps.size(), 10u);
+  EXPECT_TRUE(note.empty());
+}
