@@ -277,6 +277,17 @@ std::string fmt(double v, const char* f = "%.3f") {
   return b;
 }
 
+/// What the figures call the curves, the survey and the truth, from the record.
+analysis::FigureLabels figure_labels(const C::CampaignData& data, const RunAnalysisInputs& p) {
+  analysis::FigureLabels l;
+  l.signal_name = p.signal_name.empty() ? "signal" : p.signal_name;
+  l.signal_unit = p.signal_unit.empty() ? "a.u." : p.signal_unit;
+  if (const hardware::Channel* c = data.survey.find(data.survey_channel))
+    l.survey_label = "survey " + c->name + (c->unit.empty() ? "" : " (" + c->unit + ")");
+  l.truth = p.truth == "twin" ? "the noiseless twin truth" : p.truth == "replay" ? "the recorded spectra" : "the truth";
+  return l;
+}
+
 /// Removes a folder it created, ignoring errors (used on the way out).
 void remove_quietly(const fs::path& p) {
   std::error_code ec;
@@ -366,7 +377,8 @@ RunAnalysisInputs prepare_run_analysis(const C::CampaignData& data, const Analyz
     // Read-bias current, on/off ratio and onset threshold assume a current in amperes.
     cfg.scalarizers = {"loop_area", "max_current"};
     r.warnings.push_back("the curves are " + data.signal_name + " in " + data.signal_unit +
-                         ", not a current: scalarizers loop_area and max_current only (the figures label them as current in A)");
+                         ", not a current: scalarizers loop_area and max_current only (in " + data.signal_unit + " V and " +
+                         data.signal_unit + ")");
   }
 
   // Candidates and measured pairs.
@@ -457,7 +469,7 @@ AnalyzeRunSummary analyze_run(const fs::path& run_dir, const AnalyzeRunOptions& 
   fs::create_directories(parent, ec);
   if (!fs::create_directory(staging, ec)) throw Error("cannot create " + staging.string() + ": " + ec.message());
   try {
-    std::vector<fs::path> files = analysis::write_analysis_figures(p.inputs, result, staging);
+    std::vector<fs::path> files = analysis::write_analysis_figures(p.inputs, result, staging, figure_labels(data, p));
     if (stopped()) return remove_quietly(staging), out.interrupted = true, out;
     {
       std::lock_guard<std::mutex> lock(hdf5_mutex());
