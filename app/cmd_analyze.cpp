@@ -1,8 +1,12 @@
 // sdm analyze: the dual-VAE structure–property analysis of a recorded campaign
 // (bench/analyze_run.hpp). Progress on stderr (one line rewritten in place on a terminal),
-// the summary on stdout. Ctrl-C / SIGTERM: while the model is being fitted nothing has been
-// written yet, so the process ends at once (exit 4); once writing has begun, it stops after the
-// file in progress and removes the half-written folder (exit 4). A second Ctrl-C kills.
+// the summary on stdout. Exit status as every command (app/commands.hpp): 0 done, 2 bad input
+// (sdm::Error: not a run folder, unreadable record, too few pairs, unusable output), 4
+// interrupted. Ctrl-C / SIGTERM: while reading and fitting nothing has been written yet, so the
+// process ends at once; once writing has begun (all of it in a hidden staging folder), it stops
+// at the next step of the write (figures, analysis.h5, model, analysis.json) and removes the
+// staging folder. Either way the output is untouched (the previous analysis, or none). A second
+// Ctrl-C kills; what that leaves in the staging folder is removed by the next `sdm analyze`.
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 

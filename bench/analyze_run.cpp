@@ -1,12 +1,15 @@
 #include "bench/analyze_run.hpp"
 
 #include <hdf5.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <set>
@@ -189,12 +192,45 @@ bool is_analysis_folder(const fs::path& dir) {
   }
 }
 
-/// Refuses an output that is not a folder, or a non-empty folder that is not a previous
-/// analysis, or one whose nearest existing ancestor cannot be written. Creates nothing.
+std::string unique_suffix() {
+  std::random_device rd;
+  std::ostringstream s;
+  s << ::getpid() << "-" << std::hex << rd();
+  return s.str();
+}
+
+/// Hidden siblings of the output that this command uses: ".<name>.partial-<pid>-<x>" (being
+/// assembled, or a write probe) and ".<name>.old-<pid>-<x>" (the previous analysis, moved aside).
+std::string staging_prefix(const fs::path& final_dir, const char* kind) {
+  return "." + final_dir.filename().string() + "." + kind + "-";
+}
+
+/// Removes what an earlier `sdm analyze` of the same output left behind when it was killed
+/// (SIGKILL, a second Ctrl-C, power loss): staging folders whose process no longer exists.
+void remove_stale_staging(const fs::path& final_dir) {
+  std::error_code ec;
+  const std::string partial = staging_prefix(final_dir, "partial"), old = staging_prefix(final_dir, "old");
+  for (const auto& e : fs::directory_iterator(final_dir.parent_path(), ec)) {
+    const std::string n = e.path().filename().string();
+    const std::string* pre = n.rfind(partial, 0) == 0 ? &partial : n.rfind(old, 0) == 0 ? &old : nullptr;
+    if (!pre) continue;
+    const std::string rest = n.substr(pre->size());
+    const pid_t pid = static_cast<pid_t>(std::strtol(rest.c_str(), nullptr, 10));
+    if (pid <= 0 || pid == ::getpid() || (::kill(pid, 0) != 0 && errno == ESRCH)) {
+      std::error_code ec2;
+      fs::remove_all(e.path(), ec2);
+    }
+  }
+}
+
+/// Refuses an output that is not a folder, a non-empty folder that is not a previous analysis,
+/// the run folder itself, or a place where no folder can be created (probed by creating and
+/// removing a hidden one, so a read-only or unwritable place is found before the long fit,
+/// whatever the permissions say to root). Leaves nothing behind.
 void check_output(const fs::path& out, const fs::path& run_dir) {
   std::error_code ec;
-  const fs::path abs = fs::weakly_canonical(out, ec);
-  const fs::path run = fs::weakly_canonical(run_dir, ec);
+  const fs::path abs = fs::weakly_canonical(fs::absolute(out), ec);
+  const fs::path run = fs::weakly_canonical(fs::absolute(run_dir), ec);
   if (abs == run) throw Error("--output " + out.string() + " is the run folder itself; use a folder of its own");
   if (fs::exists(out, ec)) {
     if (!fs::is_directory(out, ec)) throw Error("output " + out.string() + " exists and is not a folder");
@@ -203,28 +239,23 @@ void check_output(const fs::path& out, const fs::path& run_dir) {
                   " is a non-empty folder that does not hold an earlier `sdm analyze` output (no analysis.json); "
                   "refusing to replace it: choose another --output");
   }
+  // The staging folder is created next to the output, in its parent (made if missing): probe
+  // the nearest existing ancestor of that parent.
   fs::path p = abs.parent_path();
   while (!p.empty() && !fs::exists(p, ec)) p = p.parent_path();
-  if (p.empty() || ::access(p.c_str(), W_OK | X_OK) != 0) throw Error("output " + out.string() + ": " + p.string() + " is not writable");
-}
-
-std::string unique_suffix() {
-  std::random_device rd;
-  std::ostringstream s;
-  s << ::getpid() << "-" << std::hex << rd();
-  return s.str();
-}
-
-/// HDF5 calls of this file, one at a time (the Debian HDF5 build is not thread-safe).
-std::mutex& hdf5_mutex() {
-  static std::mutex m;
-  return m;
+  if (p.empty()) throw Error("output " + out.string() + ": no existing folder above it");
+  if (!fs::is_directory(p, ec))
+    throw Error("output " + out.string() + ": " + p.string() + " is a file, not a folder");
+  const fs::path probe = p / (staging_prefix(abs, "partial") + unique_suffix() + "-probe");
+  if (!fs::create_directory(probe, ec))
+    throw Error("output " + out.string() + ": cannot create a folder in " + p.string() + " (" +
+                (ec ? ec.message() : std::string("it exists")) + "); choose a writable --output");
+  fs::remove(probe, ec);
 }
 
 /// The /run group of analysis.h5: where the analysis came from, and the truth it used.
 void write_run_group(const fs::path& file, const RunAnalysisInputs& p, const fs::path& run_dir, const fs::path& source,
                      const std::vector<int>& steps) {
-  std::lock_guard<std::mutex> lock(hdf5_mutex());
   const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   if (f < 0) throw Error(file.string() + ": cannot reopen to add the /run group");
   bool ok = true;
@@ -464,17 +495,17 @@ AnalyzeRunSummary analyze_run(const fs::path& run_dir, const AnalyzeRunOptions& 
   const fs::path final_dir = fs::absolute(out.output).lexically_normal();
   const fs::path parent = final_dir.parent_path();
   const std::string suffix = unique_suffix();
-  const fs::path staging = parent / ("." + final_dir.filename().string() + ".partial-" + suffix);
+  const fs::path staging = parent / (staging_prefix(final_dir, "partial") + suffix);
   std::error_code ec;
   fs::create_directories(parent, ec);
-  if (!fs::create_directory(staging, ec)) throw Error("cannot create " + staging.string() + ": " + ec.message());
+  remove_stale_staging(final_dir);
+  if (!fs::create_directory(staging, ec))
+    throw Error("output " + out.output.string() + ": cannot create its staging folder " + staging.string() + ": " +
+                ec.message());
   try {
     std::vector<fs::path> files = analysis::write_analysis_figures(p.inputs, result, staging, figure_labels(data, p));
     if (stopped()) return remove_quietly(staging), out.interrupted = true, out;
-    {
-      std::lock_guard<std::mutex> lock(hdf5_mutex());
-      analysis::write_analysis_h5(staging / "analysis.h5", p.inputs, result, p.config, "analysis");
-    }
+    analysis::write_analysis_h5(staging / "analysis.h5", p.inputs, result, p.config, "analysis");
     std::vector<int> steps;
     for (const auto& st : data.steps)
       if (!std::count(p.excluded_steps.begin(), p.excluded_steps.end(), st.step)) steps.push_back(st.step);
@@ -516,7 +547,7 @@ AnalyzeRunSummary analyze_run(const fs::path& run_dir, const AnalyzeRunOptions& 
     if (stopped()) return remove_quietly(staging), out.interrupted = true, out;
 
     // Swap in: the previous analysis (checked above to be one) moves aside, then goes.
-    const fs::path old = parent / ("." + final_dir.filename().string() + ".old-" + suffix);
+    const fs::path old = parent / (staging_prefix(final_dir, "old") + suffix);
     const bool had = fs::exists(final_dir, ec);
     if (had) {
       fs::rename(final_dir, old, ec);

@@ -430,6 +430,54 @@ TEST(CmdAnalyze, BadInputExitsTwoNamingTheFileAndWritesNothing) {
   EXPECT_FALSE(fs::exists(cs.twin / "analysis"));
 }
 
+TEST(CmdAnalyze, AnUnwritableOutputIsRefusedBeforeTheFit) {
+  const Campaigns& cs = campaigns();
+  TempDir t;
+  auto expect_refused = [&](const fs::path& out, const std::vector<std::string>& fragments) {
+    const auto r = run_sdm("analyze '" + cs.twin.string() + "' --output '" + out.string() + "'");
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    for (const auto& f : fragments) EXPECT_NE(r.output.find(f), std::string::npos) << "missing '" << f << "' in: " << r.output;
+    EXPECT_EQ(r.output.find("fitting"), std::string::npos) << "found out only after the fit: " << r.output;
+  };
+  // Places nobody can create a folder in, root included (the probe creates one; permissions alone
+  // would not stop root).
+  expect_refused("/proc/sdm-analysis", {"output /proc/sdm-analysis", "cannot create a folder in /proc"});
+  expect_refused("/proc/sdm/deeper/analysis", {"cannot create a folder in /proc"});
+  // A path through a file.
+  write_text(t / "file", "x");
+  expect_refused(t / "file" / "analysis", {(t / "file").string() + " is a file, not a folder"});
+  // A folder without write permission (only meaningful when not root).
+  if (::geteuid() != 0) {
+    fs::create_directories(t / "ro");
+    fs::permissions(t / "ro", fs::perms::owner_read | fs::perms::owner_exec);
+    expect_refused(t / "ro" / "analysis", {"cannot create a folder in " + (t / "ro").string()});
+    fs::permissions(t / "ro", fs::perms::owner_all);
+  }
+  EXPECT_FALSE(fs::exists(cs.twin / "analysis"));
+}
+
+TEST(CmdAnalyze, LeftoversOfAKilledAnalysisAreRemovedAndALiveOnesAreKept) {
+  const fs::path run = campaigns().copy(campaigns().twin, "twin_stale");
+  // A pid that has surely ended: a shell that printed its own and exited.
+  const auto sh = sdm::test::run_command("sh -c 'echo $$'");
+  const long dead = std::stol(sh.output);
+  const fs::path stale = run / (".analysis.partial-" + std::to_string(dead) + "-1f2e");
+  const fs::path stale_old = run / (".analysis.old-" + std::to_string(dead) + "-1f2e");
+  const fs::path live = run / (".analysis.partial-" + std::to_string(::getpid()) + "-abcd");  // this test is alive
+  const fs::path other = run / ".unrelated";
+  for (const auto& d : {stale, stale_old, live, other}) {
+    fs::create_directories(d);
+    write_text(d / "latent_scalarizers.png", "half");
+  }
+  const auto r = run_sdm("analyze '" + run.string() + "' --epochs 2 --no-model");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_FALSE(fs::exists(stale_old));
+  EXPECT_TRUE(fs::exists(live)) << "another analysis may still be writing it";
+  EXPECT_TRUE(fs::exists(other)) << "not ours";
+  EXPECT_TRUE(fs::exists(run / "analysis" / "analysis.json"));
+}
+
 TEST(CmdAnalyze, CtrlCDuringTheFitStopsWithExitFourAndWritesNothing) {
   const fs::path run = campaigns().copy(campaigns().twin, "twin_int");
   const auto before = snapshot(run);

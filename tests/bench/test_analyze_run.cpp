@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "bench/analyze_run.hpp"
@@ -144,4 +146,66 @@ TEST(AnalyzeRun, JournalWinsOverACampaignFileThatLagsBehindIt) {
   EXPECT_EQ(source.filename(), "campaign.h5");
   EXPECT_EQ(h.steps.size(), 10u);
   EXPECT_TRUE(note.empty());
+}
+
+namespace {
+std::vector<std::string> hidden(const fs::path& dir) {
+  std::vector<std::string> v;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().front() == '.') v.push_back(e.path().filename().string());
+  return v;
+}
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+}  // namespace
+
+// A stop requested while the analysis is being written (what Ctrl-C does once the fit is over)
+// removes the staging folder and leaves the output exactly as it was; a stop during the fit
+// writes nothing at all.
+TEST(AnalyzeRun, StopWhileWritingLeavesThePreviousAnalysisAsItWas) {
+  TempDir t;
+  fs::copy(recorded().run, t / "run", fs::copy_options::recursive);
+  AnalyzeRunOptions o;
+  o.epochs = 2;
+  o.save_model = false;
+  const auto first = sdm::bench::analyze_run(t / "run", o);
+  ASSERT_FALSE(first.interrupted);
+  const std::string json = slurp(t / "run" / "analysis" / "analysis.json");
+  ASSERT_FALSE(json.empty());
+  std::vector<std::string> before;
+  for (const auto& e : fs::directory_iterator(t / "run" / "analysis")) before.push_back(e.path().filename().string());
+
+  std::atomic<bool> stop{false};
+  std::vector<std::string> phases;
+  o.stop = &stop;
+  o.seed = 5;  // a different analysis, had it been written
+  o.on_phase = [&](const std::string& p, const std::string&) {
+    phases.push_back(p);
+    if (p == "write") stop = true;
+  };
+  const auto s = sdm::bench::analyze_run(t / "run", o);
+  EXPECT_TRUE(s.interrupted);
+  EXPECT_TRUE(s.files.empty());
+  EXPECT_EQ(phases, (std::vector<std::string>{"read", "prepare", "fit", "write"}));
+  EXPECT_EQ(slurp(t / "run" / "analysis" / "analysis.json"), json);
+  std::vector<std::string> after;
+  for (const auto& e : fs::directory_iterator(t / "run" / "analysis")) after.push_back(e.path().filename().string());
+  std::sort(before.begin(), before.end());
+  std::sort(after.begin(), after.end());
+  EXPECT_EQ(after, before);
+  EXPECT_TRUE(hidden(t / "run").empty()) << "the staging folder is gone";
+
+  // Stopped during the fit: nothing is created, not even an output folder.
+  stop = false;
+  phases.clear();
+  o.output = t / "elsewhere" / "analysis";
+  o.on_phase = [&](const std::string& p, const std::string&) {
+    phases.push_back(p);
+    if (p == "fit") stop = true;
+  };
+  EXPECT_TRUE(sdm::bench::analyze_run(t / "run", o).interrupted);
+  EXPECT_EQ(phases.back(), "fit");
+  EXPECT_FALSE(fs::exists(t / "elsewhere"));
 }
