@@ -454,7 +454,7 @@ RunAnalysisInputs prepare_run_analysis(const C::CampaignData& data, const Analyz
   } else if (backend_kind(data.backend) == "replay" && sc->backend.kind == "replay") {
     add_replay_truth(data, *sc, o, cfg.seed, used_steps, r);
   } else {
-    r.truth_note = "backend '" + data.backend + "': no ground truth (figures only)";
+    r.truth_note = "backend '" + data.backend + "' has no ground truth: figures only";
   }
   return r;
 }
@@ -595,7 +595,7 @@ std::string format_summary(const AnalyzeRunSummary& s) {
   }
   if (s.truth == "none") {
     const std::string note = s.summary.contains("truth") ? s.summary["truth"].value("note", std::string()) : std::string();
-    o << "  ground truth: none" << (note.empty() ? "" : " (" + note + ")") << "\n";
+    o << "  ground truth: none" << (note.empty() ? "" : "; " + note) << "\n";
   }
   o << "  figures, analysis.h5, analysis.json: " << s.output.string() << "\n";
   return o.str();

@@ -381,6 +381,31 @@ TEST(CmdAnalyze, CorruptCampaignFileFallsBackToTheJournalAndStaysAsItWas) {
   EXPECT_EQ(j["analysis"]["pairs"], kTwinBudget);
 }
 
+// A campaign recorded from a real instrument (remote backend): no ground truth, so the figures of
+// the latent, the decoders, the map and the clusters, and no truth figures or metrics.
+TEST(CmdAnalyze, ARemoteInstrumentCampaignGetsFiguresWithoutTruth) {
+  const fs::path run = campaigns().copy(campaigns().twin, "remote");
+  C::CampaignData d = C::read_campaign_file(run / "campaign.h5");
+  d.backend = "remote:tcp://afm-lab:5555";
+  { C::CampaignFileWriter w(run / "campaign.h5", d); }
+  fs::remove(run / "steps.journal");  // the record is campaign.h5 alone
+  const auto r = run_sdm("analyze '" + run.string() + "' --epochs 3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("ground truth: none; backend 'remote:tcp://afm-lab:5555' has no ground truth"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("motif separability"), std::string::npos) << r.output;
+  const fs::path out = run / "analysis";
+  for (const auto& f : kFigures) expect_png(out / f);
+  EXPECT_FALSE(fs::exists(out / "latent_true_labels.png"));
+  EXPECT_FALSE(fs::exists(out / "im2spec_truth.png"));
+  const auto j = read_json(out / "analysis.json");
+  EXPECT_EQ(j["truth"]["kind"], "none");
+  EXPECT_EQ(j["backend"], "remote:tcp://afm-lab:5555");
+  EXPECT_TRUE(j["analysis"]["im2spec_r2"].is_null());
+  H5 h(out / "analysis.h5");
+  EXPECT_EQ(h.dims("/analysis/candidates/latent"), (std::vector<hsize_t>{kTwinCandidates, 2}));
+}
+
 TEST(CmdAnalyze, BadInputExitsTwoNamingTheFileAndWritesNothing) {
   const Campaigns& cs = campaigns();
   TempDir t;
