@@ -346,9 +346,10 @@ C::CampaignData read_run_campaign(const fs::path& run_dir, fs::path* source, std
   } else {
     ea = h5.string() + ": missing";
   }
+  std::uint64_t journal_valid = 0;
   if (has_journal) {
     try {
-      b = C::read_campaign_journal(journal);
+      b = C::read_campaign_journal(journal, &journal_valid);
     } catch (const Error& e) {
       eb = e.what();
     }
@@ -369,6 +370,12 @@ C::CampaignData read_run_campaign(const fs::path& run_dir, fs::path* source, std
     d = std::move(*b);
   } else {
     throw Error("cannot read the campaign of " + run_dir.string() + ": " + ea + "; " + eb);
+  }
+  if (used == journal) {  // a torn tail (the writer died mid-record) is dropped: say so
+    const auto size = fs::file_size(journal, ec);
+    if (!ec && journal_valid < size)
+      why += (why.empty() ? "" : "; ") + journal.filename().string() + " ends in " + std::to_string(size - journal_valid) +
+             " bytes of a torn record (after " + std::to_string(d.steps.size()) + " complete steps), ignored";
   }
   if (source) *source = used;
   if (note) *note = why;

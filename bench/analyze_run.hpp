@@ -77,7 +77,8 @@ RunAnalysisInputs prepare_run_analysis(const engine::campaign::CampaignData& dat
 
 /// Reads the campaign of a run folder: campaign.h5, or steps.journal when campaign.h5 is
 /// missing or unreadable or holds fewer steps than the journal. `source` (optional) receives
-/// the file used, `note` why. Throws sdm::Error naming both files when neither can be read.
+/// the file used, `note` why (and, for the journal, a torn last record that was dropped).
+/// Throws sdm::Error naming both files when neither can be read.
 engine::campaign::CampaignData read_run_campaign(const std::filesystem::path& run_dir, std::filesystem::path* source = nullptr,
                                                  std::string* note = nullptr);
 

@@ -141,7 +141,19 @@ TEST(AnalyzeRun, JournalWinsOverACampaignFileThatLagsBehindIt) {
   EXPECT_EQ(d.steps.size(), 15u);
   EXPECT_NE(note.find("records 10 steps"), std::string::npos) << note;
 
-  fs::remove(C::journal_path(t / "run"));
+  // A journal whose writer died mid-record (here the end-of-session record after the 15th step):
+  // the torn tail is dropped, and named.
+  const fs::path j = C::journal_path(t / "run");
+  fs::resize_file(j, fs::file_size(j) - 10);
+  fs::remove(C::campaign_file_path(t / "run"));
+  const C::CampaignData torn = sdm::bench::read_run_campaign(t / "run", &source, &note);
+  EXPECT_EQ(source.filename(), "steps.journal");
+  EXPECT_EQ(torn.steps.size(), 15u);
+  EXPECT_NE(note.find("campaign.h5 unusable"), std::string::npos) << note;
+  EXPECT_NE(note.find("torn record (after 15 complete steps), ignored"), std::string::npos) << note;
+
+  { C::CampaignFileWriter w(C::campaign_file_path(t / "run"), shorter); }
+  fs::remove(j);
   const C::CampaignData h = sdm::bench::read_run_campaign(t / "run", &source, &note);
   EXPECT_EQ(source.filename(), "campaign.h5");
   EXPECT_EQ(h.steps.size(), 10u);
