@@ -365,6 +365,20 @@ fs::path training_loss(const AnalysisResult& r, const fs::path& dir) {
     for (const auto& t : h) v.push_back(t.*f);
     return v;
   };
+  if (h.empty()) {  // [vae] epochs = 0: an untrained model; say so rather than draw empty axes
+    for (int c = 0; c < 2; ++c) {
+      auto& ax = fig.axes(0, c);
+      ax.xlim(0, 1);
+      ax.ylim(0, 1);
+      ax.grid(false);
+      ax.text(0.3, 0.5, "no training epochs: the model is untrained");
+      ax.title(c == 0 ? "Objective and reconstruction terms" : "KL terms and latent tie");
+    }
+    fig.suptitle("Dual VAE training: " + std::to_string(r.training.pairs) + " pairs, 0 epochs");
+    const auto path = dir / "training_loss.png";
+    fig.save_png(path);
+    return path;
+  }
   auto& a = fig.axes(0, 0);
   a.line(epoch, series(&engine::vae::LossTerms::total), kBlack, "total", 2.0);
   a.line(epoch, series(&engine::vae::LossTerms::recon_image), viz::palette(0), "BCE patch", 1.5);

@@ -406,6 +406,16 @@ TEST(CmdAnalyze, ARemoteInstrumentCampaignGetsFiguresWithoutTruth) {
   EXPECT_EQ(h.dims("/analysis/candidates/latent"), (std::vector<hsize_t>{kTwinCandidates, 2}));
 }
 
+// [vae] epochs = 0 is a valid setting (an untrained model, e.g. a baseline): every figure is
+// still written, the loss figure saying there was no training.
+TEST(CmdAnalyze, ZeroEpochsStillWritesEveryFigure) {
+  TempDir t;
+  const auto r = run_sdm("analyze '" + campaigns().twin.string() + "' --epochs 0 --no-model --output '" + (t / "a").string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const auto& f : kFigures) expect_png(t / "a" / f);
+  EXPECT_EQ(read_json(t / "a" / "analysis.json")["options"]["epochs"], 0);
+}
+
 TEST(CmdAnalyze, BadInputExitsTwoNamingTheFileAndWritesNothing) {
   const Campaigns& cs = campaigns();
   TempDir t;
