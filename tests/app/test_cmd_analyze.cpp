@@ -416,6 +416,28 @@ TEST(CmdAnalyze, ZeroEpochsStillWritesEveryFigure) {
   EXPECT_EQ(read_json(t / "a" / "analysis.json")["options"]["epochs"], 0);
 }
 
+// Same record and seed: bit-identical latents, predictions and figures; another seed differs.
+TEST(CmdAnalyze, SameSeedSameAnalysisBitForBit) {
+  TempDir t;
+  const std::string run = "analyze '" + campaigns().twin.string() + "' --epochs 5 --no-model --output '";
+  for (const auto& [dir, seed] : std::vector<std::pair<std::string, int>>{{"a", 5}, {"b", 5}, {"c", 6}}) {
+    const auto r = run_sdm(run + (t / dir).string() + "' --seed " + std::to_string(seed));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  H5 a(t / "a" / "analysis.h5"), b(t / "b" / "analysis.h5"), c(t / "c" / "analysis.h5");
+  for (const char* d : {"/analysis/candidates/latent", "/analysis/candidates/predicted_curves", "/analysis/measured/latent",
+                        "/analysis/manifold/curves", "/analysis/training/total"}) {
+    const auto va = a.doubles(d);
+    ASSERT_FALSE(va.empty()) << d;
+    EXPECT_EQ(va, b.doubles(d)) << d;
+  }
+  EXPECT_NE(a.doubles("/analysis/candidates/latent"), c.doubles("/analysis/candidates/latent"));
+  for (const auto& f : kFigures) {
+    if (f == "training_loss.png") continue;  // its title shows the training wall time
+    EXPECT_EQ(slurp(t / "a" / f), slurp(t / "b" / f)) << f;
+  }
+}
+
 TEST(CmdAnalyze, BadInputExitsTwoNamingTheFileAndWritesNothing) {
   const Campaigns& cs = campaigns();
   TempDir t;
