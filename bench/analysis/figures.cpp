@@ -309,7 +309,7 @@ fs::path cluster_gallery(const AnalysisInputs& in, const AnalysisResult& r, cons
   const SignalAxis sa = signal_axis(l, r);
   const int K = static_cast<int>(r.clusters.size());
   const int side = in.patch_side;
-  viz::Figure fig(K, 2, 620, 230);
+  viz::Figure fig(K, 2, 760, 320);  // tall enough rows that the titles are legible
   fig.suptitle("Clusters of the joint latent: representative measured pairs (nearest the cluster mean) and the decoders at the mean");
   const double lo = in.candidate_patches.minCoeff(), hi = in.candidate_patches.maxCoeff();
   const double ilo = std::min(r.measured_curves.minCoeff(), 0.0), ihi = r.measured_curves.maxCoeff();
