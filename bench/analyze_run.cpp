@@ -388,6 +388,9 @@ RunAnalysisInputs prepare_run_analysis(const C::CampaignData& data, const Analyz
   r.signal_name = data.signal_name;
   r.signal_unit = data.signal_unit;
   const C::CampaignSpec spec = C::spec_from_json(data.spec, origin);
+  if (data.status == "running")
+    r.warnings.push_back("the campaign is still running, or its process died (status 'running'): analysing the " +
+                         std::to_string(data.steps.size()) + " steps recorded so far");
 
   // The scenario: [vae] and [metrics] settings, and what ground truth needs.
   std::optional<Scenario> sc;

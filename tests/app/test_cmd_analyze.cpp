@@ -375,6 +375,7 @@ TEST(CmdAnalyze, CorruptCampaignFileFallsBackToTheJournalAndStaysAsItWas) {
   const auto r = run_sdm("analyze '" + run.string() + "' --epochs 3");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("using steps.journal"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("still running"), std::string::npos) << "the journal records the end: " << r.output;
   EXPECT_EQ(slurp(run / "campaign.h5"), "this is not HDF5") << "the damaged file is left for `sdm run --resume` to rebuild";
   const auto j = read_json(run / "analysis" / "analysis.json");
   EXPECT_EQ(j["source"], "steps.journal");

@@ -151,6 +151,12 @@ TEST(AnalyzeRun, JournalWinsOverACampaignFileThatLagsBehindIt) {
   EXPECT_EQ(torn.steps.size(), 15u);
   EXPECT_NE(note.find("campaign.h5 unusable"), std::string::npos) << note;
   EXPECT_NE(note.find("torn record (after 15 complete steps), ignored"), std::string::npos) << note;
+  // Without its end record the campaign reads as still running (or crashed): the analysis says so.
+  EXPECT_EQ(torn.status, "running");
+  const auto pr = prepare_run_analysis(torn, AnalyzeRunOptions{}, "test");
+  ASSERT_FALSE(pr.warnings.empty());
+  EXPECT_NE(pr.warnings.front().find("analysing the 15 steps recorded so far"), std::string::npos) << pr.warnings.front();
+  EXPECT_TRUE(prepare_run_analysis(rec.data, AnalyzeRunOptions{}, "test").warnings.empty()) << "a completed campaign: no note";
 
   { C::CampaignFileWriter w(C::campaign_file_path(t / "run"), shorter); }
   fs::remove(j);
