@@ -32,6 +32,37 @@ std::string fmt(double v, const char* f = "%.3g") {
   return b;
 }
 
+// "name (unit)", or the bare name for a dimensionless value.
+std::string with_unit(const std::string& name, const std::string& unit) {
+  return unit.empty() || unit == "1" ? name : name + " (" + unit + ")";
+}
+
+// A scalarizer's unit as drawn. The scalarizers assume a current in A, so loop_area (the
+// integral of the curve over the bias) is reported in "W"; written as "A V" (what it is, not a
+// dissipated power), and for another signal the signal's unit replaces A.
+std::string scalar_unit(const std::string& unit, const FigureLabels& l) {
+  if (unit == "W") return l.signal_unit + " V";
+  if (unit == "A") return l.signal_unit;
+  return unit;
+}
+
+// How curves are drawn: values times `factor`, in `unit`. A current gets the SI prefix that
+// puts the largest measured |I| in [0.1, 100); any other signal is drawn as recorded.
+struct SignalAxis {
+  double factor = 1;
+  std::string name, unit;
+  std::string label() const { return with_unit(name, unit); }
+  std::vector<double> scaled(const std::vector<double>& v) const {
+    std::vector<double> o(v);
+    for (double& x : o) x *= factor;
+    return o;
+  }
+};
+SignalAxis signal_axis(const FigureLabels& l, const AnalysisResult& r) {
+  const SignalScale sc = signal_scale(l, r.measured_curves.size() ? r.measured_curves.cwiseAbs().maxCoeff() : 0.0);
+  return {sc.factor, l.signal_name, sc.unit};
+}
+
 // Scalarizer values to colour by: log10 when all positive and spanning more than two decades.
 struct Colouring {
   std::vector<double> values;
@@ -41,13 +72,12 @@ Colouring colouring(const std::vector<double>& raw, const std::string& name, con
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (double v : raw)
     if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
-  const std::string u = unit == "1" ? "" : " (" + unit + ")";
   if (lo > 0 && hi / lo > 100) {
-    Colouring c{{}, "log10 " + name + u};
+    Colouring c{{}, "log10 " + with_unit(name, unit)};
     for (double v : raw) c.values.push_back(v > 0 ? std::log10(v) : kNaN);
     return c;
   }
-  return {raw, name + u};
+  return {raw, with_unit(name, unit)};
 }
 
 // Latent-axis limits covering every point, padded.
@@ -104,7 +134,7 @@ void measured_marks(viz::Axes& ax, const AnalysisInputs& in, const std::string& 
   ax.scatter(x, y, kBlack, label, 2.0);
 }
 
-fs::path latent_scalarizers(const AnalysisInputs& in, const AnalysisResult& r, const fs::path& dir) {
+fs::path latent_scalarizers(const AnalysisResult& r, const FigureLabels& l, const fs::path& dir) {
   const int S = static_cast<int>(r.scalarizer_names.size());
   const int cols = std::min(3, S + 1), rows = (S + 1 + cols - 1) / cols;
   viz::Figure fig(rows, cols, 520, 420);
@@ -115,7 +145,7 @@ fs::path latent_scalarizers(const AnalysisInputs& in, const AnalysisResult& r, c
   for (int s = 0; s < S; ++s) {
     auto& ax = fig.axes(s / cols, s % cols);
     ax.scatter(cx, cy, kGrey, "", 1.2);
-    const auto c = colouring(column(r.measured_scalars, s), r.scalarizer_names[s], r.scalarizer_units[s]);
+    const auto c = colouring(column(r.measured_scalars, s), r.scalarizer_names[s], scalar_unit(r.scalarizer_units[s], l));
     ax.scatter_values(mx, my, c.values, viz::Colormap::viridis, c.label, 4.0);
     ax.title(r.scalarizer_names[s]);
     ax.xlim(xl.first, xl.second);
@@ -125,14 +155,16 @@ fs::path latent_scalarizers(const AnalysisInputs& in, const AnalysisResult& r, c
   {  // the GMM clusters of the same points, with their means
     auto& ax = fig.axes(S / cols, S % cols);
     ax.scatter(cx, cy, kGrey, "", 1.2);
+    // Means as black rings under the members, so a member at its mean stays visible.
+    std::vector<double> ux, uy;
+    for (const auto& c : r.clusters) ux.push_back(c.mean(0)), uy.push_back(c.mean.size() > 1 ? c.mean(1) : 0.0);
+    ax.scatter(ux, uy, kBlack, "cluster means (rings)", 7.0);
+    ax.scatter(ux, uy, {255, 255, 255}, "", 5.0);
     for (std::size_t k = 0; k < r.clusters.size(); ++k) {
       std::vector<double> x, y;
       for (int i : r.clusters[k].members) x.push_back(mx[i]), y.push_back(my[i]);
       if (!x.empty()) ax.scatter(x, y, viz::palette(static_cast<int>(k)), "cluster " + std::to_string(k), 4.0);
     }
-    std::vector<double> ux, uy;
-    for (const auto& c : r.clusters) ux.push_back(c.mean(0)), uy.push_back(c.mean.size() > 1 ? c.mean(1) : 0.0);
-    ax.scatter(ux, uy, kBlack, "cluster means", 5.0);
     ax.title("GMM clusters (k = " + std::to_string(r.mixture.best_k) + " by BIC)");
     ax.xlim(xl.first, xl.second);
     ax.ylim(yl.first, yl.second);
@@ -158,7 +190,7 @@ fs::path manifold_image(const AnalysisResult& r, int side, const fs::path& dir) 
   viz::Figure fig(1, 1, 820, 760);
   auto& ax = fig.axes();
   ax.image(mosaic, n, n, mf.z1.front() - 0.5 * dz1, mf.z1.back() + 0.5 * dz1, mf.z2.front() + 0.5 * dz2,
-           mf.z2.back() - 0.5 * dz2, viz::Colormap::gray, "decoded height");
+           mf.z2.back() - 0.5 * dz2, viz::Colormap::gray, "decoded height (normalised)");
   ax.xlabel("z1 (joint latent)");
   ax.ylabel("z2 (joint latent)");
   ax.title("Image decoder on the joint-latent grid (theta = 0)");
@@ -167,14 +199,14 @@ fs::path manifold_image(const AnalysisResult& r, int side, const fs::path& dir) 
   return path;
 }
 
-fs::path manifold_curves(const AnalysisResult& r, const fs::path& dir) {
+fs::path manifold_curves(const AnalysisResult& r, const FigureLabels& l, const fs::path& dir) {
   const auto& mf = r.manifold;
   const int g = mf.grid;
   const double dz1 = (mf.z1.back() - mf.z1.front()) / (g - 1), dz2 = (mf.z2.front() - mf.z2.back()) / (g - 1);
   const double ilo = mf.curves.minCoeff(), ihi = std::max(mf.curves.maxCoeff(), ilo + 1e-30);
   const auto [vlo, vhi] = std::minmax_element(r.bias_v.begin(), r.bias_v.end());
   const double vspan = std::max(*vhi - *vlo, 1e-12);
-  viz::Figure fig(1, 1, 1000, 860);
+  viz::Figure fig(1, 1, 820, 760);
   auto& ax = fig.axes();
   ax.grid(false);
   for (int row = 0; row < g; ++row)
@@ -188,21 +220,23 @@ fs::path manifold_curves(const AnalysisResult& r, const fs::path& dir) {
       }
       ax.line(x, y, viz::palette(0), "", 1.5);
     }
+  // Every cell on one shared scale, stated on the axes (whose ticks are the latent).
+  const SignalAxis sa = signal_axis(l, r);
   ax.xlim(mf.z1.front() - 0.5 * dz1, mf.z1.back() + 0.5 * dz1);
   ax.ylim(mf.z2.back() - 0.5 * dz2, mf.z2.front() + 0.5 * dz2);
-  ax.xlabel("z1 (joint latent)");
-  ax.ylabel("z2 (joint latent)");
-  ax.title("Spectral decoder (s = A^-1 z) on the same grid");
-  fig.suptitle("Cells: V " + fmt(*vlo, "%.2g") + ".." + fmt(*vhi, "%.2g") + " V across, I " + fmt(ilo * 1e9, "%.2g") + ".." +
-               fmt(ihi * 1e9, "%.2g") + " nA up");
+  ax.xlabel("z1 (joint latent); cells: bias " + fmt(*vlo, "%.2g") + " .. " + fmt(*vhi, "%.2g") + " V across");
+  ax.ylabel("z2; cells: " + sa.name + " " + fmt(ilo * sa.factor, "%.2g") + " .. " + fmt(ihi * sa.factor, "%.2g") + " " +
+            sa.unit + " up");
+  ax.title("Decoded curves on the same grid (s = inv(A) z)");
   const auto path = dir / "manifold_curves.png";
   fig.save_png(path);
   return path;
 }
 
-fs::path structure_property_map(const AnalysisInputs& in, const AnalysisResult& r, const fs::path& dir) {
+fs::path structure_property_map(const AnalysisInputs& in, const AnalysisResult& r, const FigureLabels& l, const fs::path& dir) {
   const int s = r.map_scalarizer;
-  const auto c = colouring(column(r.predicted_scalars, s), "predicted " + r.scalarizer_names[s], r.scalarizer_units[s]);
+  const auto c =
+      colouring(column(r.predicted_scalars, s), "predicted " + r.scalarizer_names[s], scalar_unit(r.scalarizer_units[s], l));
   const bool survey = !in.survey.empty();
   viz::Figure fig(2, 2, 600, 480);
   fig.suptitle("Structure-property map: every candidate patch encoded (mu_z) and its im2spec curve scalarized");
@@ -223,14 +257,24 @@ fs::path structure_property_map(const AnalysisInputs& in, const AnalysisResult& 
     measured_marks(ax, in, "measured");
     ax.equal_aspect();
     if (in.image_nx > 0 && in.image_ny > 0) ax.xlim(0, in.image_nx), ax.ylim(0, in.image_ny);
+    // The colour scale stretches to the predictions' own range; say how narrow that is next to
+    // what was measured, so a nearly constant prediction is not read as structure.
+    const auto span = [](const std::vector<double>& v) {
+      double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+      for (double x : v)
+        if (std::isfinite(x)) lo = std::min(lo, x), hi = std::max(hi, x);
+      return hi > lo ? hi - lo : 0.0;
+    };
+    const double measured_span = span(column(r.measured_scalars, s));
+    const double ratio = measured_span > 0 ? span(column(r.predicted_scalars, s)) / measured_span : kNaN;
     ax.title("Predicted " + r.scalarizer_names[s] + " over the film");
-    ax.xlabel("x (px)");
+    ax.xlabel(std::isfinite(ratio) ? "x (px); predicted range " + fmt(100 * ratio, "%.2g") + " % of the measured" : "x (px)");
     ax.ylabel("y (px)");
   }
   {
     auto& ax = fig.axes(1, 0);
     if (survey) {
-      ax.image(in.survey, in.image_nx, in.image_ny, 0, in.image_nx, 0, in.image_ny, viz::Colormap::gray, "survey height");
+      ax.image(in.survey, in.image_nx, in.image_ny, 0, in.image_nx, 0, in.image_ny, viz::Colormap::gray, l.survey_label);
       ax.title("Survey and measured locations");
     } else {
       std::vector<double> img(static_cast<std::size_t>(g.nx) * g.ny, kNaN);
@@ -261,10 +305,11 @@ fs::path structure_property_map(const AnalysisInputs& in, const AnalysisResult& 
   return path;
 }
 
-fs::path cluster_gallery(const AnalysisInputs& in, const AnalysisResult& r, const fs::path& dir) {
+fs::path cluster_gallery(const AnalysisInputs& in, const AnalysisResult& r, const FigureLabels& l, const fs::path& dir) {
+  const SignalAxis sa = signal_axis(l, r);
   const int K = static_cast<int>(r.clusters.size());
-  const int side = in.patch_side, P = side * side;
-  viz::Figure fig(K, 2, 620, 230);
+  const int side = in.patch_side;
+  viz::Figure fig(K, 2, 760, 320);  // tall enough rows that the titles are legible
   fig.suptitle("Clusters of the joint latent: representative measured pairs (nearest the cluster mean) and the decoders at the mean");
   const double lo = in.candidate_patches.minCoeff(), hi = in.candidate_patches.maxCoeff();
   const double ilo = std::min(r.measured_curves.minCoeff(), 0.0), ihi = r.measured_curves.maxCoeff();
@@ -273,7 +318,8 @@ fs::path cluster_gallery(const AnalysisInputs& in, const AnalysisResult& r, cons
   for (int k = 0; k < K; ++k) {
     const auto& cs = r.clusters[k];
     const std::string head = "cluster " + std::to_string(k) + ": weight " + fmt(cs.weight, "%.2f") + ", " +
-                             std::to_string(cs.members.size()) + " pairs, " + std::to_string(cs.candidates) + " candidates";
+                             std::to_string(cs.members.size()) + (cs.members.size() == 1 ? " pair, " : " pairs, ") +
+                             std::to_string(cs.candidates) + (cs.candidates == 1 ? " candidate" : " candidates");
     // Left: the decoded patch at the mean, a gap, then the representatives, one column apart.
     const int tiles = 1 + reps;  // the same width in every row, blank where a cluster has fewer
     const int nx = tiles * (side + 1) - 1 + 1;  // an extra gap after the decoded tile
@@ -287,24 +333,23 @@ fs::path cluster_gallery(const AnalysisInputs& in, const AnalysisResult& r, cons
     for (std::size_t i = 0; i < cs.representatives.size(); ++i)
       put(static_cast<int>(i) + 1, in.candidate_patches.row(in.measured[cs.representatives[i]]).data());
     auto& left = fig.axes(k, 0);
-    left.image(strip, nx, side, 0, nx, 0, side, viz::Colormap::gray, "height", lo, hi > lo ? hi : lo + 1);
+    left.image(strip, nx, side, 0, nx, 0, side, viz::Colormap::gray, "height (normalised)", lo, hi > lo ? hi : lo + 1);
+    left.xlabel("px");
     left.equal_aspect();
     left.title(head + " | decoded, then measured");
     auto& right = fig.axes(k, 1);
     for (std::size_t i = 0; i < cs.representatives.size(); ++i) {
       std::vector<double> y;
-      for (Eigen::Index j = 0; j < r.measured_curves.cols(); ++j) y.push_back(r.measured_curves(cs.representatives[i], j) * 1e9);
+      for (Eigen::Index j = 0; j < r.measured_curves.cols(); ++j)
+        y.push_back(r.measured_curves(cs.representatives[i], j) * sa.factor);
       right.line(r.bias_v, y, viz::palette(k), i == 0 ? "measured" : "", 1.2);
     }
-    std::vector<double> dec = cs.decoded_curve;
-    for (double& v : dec) v *= 1e9;
-    right.line(r.bias_v, dec, kBlack, "decoded at mean", 2.5);
-    right.ylim(ilo * 1e9, std::max(ihi, ilo + 1e-15) * 1e9);
+    right.line(r.bias_v, sa.scaled(cs.decoded_curve), kBlack, "decoded at mean", 2.5);
+    right.ylim(ilo * sa.factor, std::max(ihi, ilo + 1e-15) * sa.factor);
     right.xlabel("bias (V)");
-    right.ylabel("current (nA)");
-    right.title("I-V loops of cluster " + std::to_string(k));
+    right.ylabel(sa.label());
+    right.title((l.signal_unit == "A" ? std::string("I-V") : sa.name) + " loops of cluster " + std::to_string(k));
   }
-  (void)P;
   const auto path = dir / "cluster_gallery.png";
   fig.save_png(path);
   return path;
@@ -320,6 +365,20 @@ fs::path training_loss(const AnalysisResult& r, const fs::path& dir) {
     for (const auto& t : h) v.push_back(t.*f);
     return v;
   };
+  if (h.empty()) {  // [vae] epochs = 0: an untrained model; say so rather than draw empty axes
+    for (int c = 0; c < 2; ++c) {
+      auto& ax = fig.axes(0, c);
+      ax.xlim(0, 1);
+      ax.ylim(0, 1);
+      ax.grid(false);
+      ax.text(0.3, 0.5, "no training epochs: the model is untrained");
+      ax.title(c == 0 ? "Objective and reconstruction terms" : "KL terms and latent tie");
+    }
+    fig.suptitle("Dual VAE training: " + std::to_string(r.training.pairs) + " pairs, 0 epochs");
+    const auto path = dir / "training_loss.png";
+    fig.save_png(path);
+    return path;
+  }
   auto& a = fig.axes(0, 0);
   a.line(epoch, series(&engine::vae::LossTerms::total), kBlack, "total", 2.0);
   a.line(epoch, series(&engine::vae::LossTerms::recon_image), viz::palette(0), "BCE patch", 1.5);
@@ -376,7 +435,8 @@ fs::path true_labels(const AnalysisInputs& in, const AnalysisResult& r, const fs
   return path;
 }
 
-fs::path im2spec_truth(const AnalysisInputs& in, const AnalysisResult& r, const fs::path& dir) {
+fs::path im2spec_truth(const AnalysisInputs& in, const AnalysisResult& r, const FigureLabels& l, const fs::path& dir) {
+  const SignalAxis sa = signal_axis(l, r);
   viz::Figure fig(1, 2, 560, 460);
   const int s = r.map_scalarizer;
   const auto& name = r.scalarizer_names[s];
@@ -387,8 +447,9 @@ fs::path im2spec_truth(const AnalysisInputs& in, const AnalysisResult& r, const 
   a.xlim(lim.first, lim.second);
   a.ylim(lim.first, lim.second);
   a.equal_aspect();
-  a.xlabel("true " + name + " (" + r.scalarizer_units[s] + ")");
-  a.ylabel("im2spec " + name + " (" + r.scalarizer_units[s] + ")");
+  const std::string unit = scalar_unit(r.scalarizer_units[s], l);
+  a.xlabel(with_unit("true " + name, unit));
+  a.ylabel(with_unit("im2spec " + name, unit));
   a.title("R^2 = " + fmt(r.metrics.im2spec_r2, "%.3f") + " over " + std::to_string(r.metrics.im2spec_evaluated) + " pixels");
   auto& b = fig.axes(0, 1);
   // Three examples spread over the true scalarizer's range: low, median, high.
@@ -406,22 +467,22 @@ fs::path im2spec_truth(const AnalysisInputs& in, const AnalysisResult& r, const 
   } else {
     picks = {order[order.size() / 10], order[order.size() / 2], order[order.size() * 9 / 10]};
   }
+  static const char* const kRank[] = {"10th percentile", "median", "90th percentile"};
   for (std::size_t p = 0; p < picks.size(); ++p) {
     const int cand = r.truth_evaluated[picks[p]];
     const auto& tc = in.true_curves[truth_index.at(cand)];
-    std::vector<double> ti;
-    for (double v : tc.current_a) ti.push_back(v * 1e9);
-    const std::string what = in.true_labels.empty() ? "true" : "true, " + label_name(in, in.true_labels[cand]);
-    b.line(tc.bias_v, ti, viz::palette(static_cast<int>(p)), what, 2.0);
+    const std::string what = in.true_labels.empty() ? std::string("true, ") + kRank[p] + " " + name
+                                                    : "true, " + label_name(in, in.true_labels[cand]);
+    b.line(tc.bias_v, sa.scaled(tc.current_a), viz::palette(static_cast<int>(p)), what, 2.0);
     std::vector<double> pi;
-    for (Eigen::Index j = 0; j < r.predicted_curves.cols(); ++j) pi.push_back(r.predicted_curves(cand, j) * 1e9);
-    b.scatter(r.bias_v, pi, viz::palette(static_cast<int>(p)), p == 0 ? "im2spec (dots)" : "", 1.2);
+    for (Eigen::Index j = 0; j < r.predicted_curves.cols(); ++j) pi.push_back(r.predicted_curves(cand, j) * sa.factor);
+    b.scatter(r.bias_v, pi, viz::palette(static_cast<int>(p)), p == 0 ? "im2spec (dots, same colour)" : "", 1.2);
   }
   b.xlabel("bias (V)");
-  b.ylabel("current (nA)");
-  b.title(std::string(in.true_labels.empty() ? "Low / median / high examples" : "One example per true motif") +
+  b.ylabel(sa.label());
+  b.title(std::string(in.true_labels.empty() ? "Examples by true " + name : "One example per true motif") +
           "; curve NRMSE " + fmt(r.metrics.im2spec_nrmse, "%.3f"));
-  fig.suptitle("im2spec against the noiseless truth at unmeasured pixels");
+  fig.suptitle("im2spec against " + l.truth + " at unmeasured pixels");
   const auto path = dir / "im2spec_truth.png";
   fig.save_png(path);
   return path;
@@ -429,19 +490,29 @@ fs::path im2spec_truth(const AnalysisInputs& in, const AnalysisResult& r, const 
 
 }  // namespace
 
-std::vector<fs::path> write_analysis_figures(const AnalysisInputs& in, const AnalysisResult& r, const fs::path& dir) {
+SignalScale signal_scale(const FigureLabels& l, double max_abs) {
+  if (l.signal_unit != "A") return {1.0, l.signal_unit};
+  int k = -9;  // nA when there is nothing to go by
+  if (max_abs > 0 && std::isfinite(max_abs))
+    k = std::clamp(static_cast<int>(std::floor((std::floor(std::log10(max_abs)) + 1) / 3.0)) * 3, -15, 0);
+  static const char* const prefix[] = {"f", "p", "n", "u", "m", ""};
+  return {std::pow(10.0, -k), std::string(prefix[(k + 15) / 3]) + "A"};
+}
+
+std::vector<fs::path> write_analysis_figures(const AnalysisInputs& in, const AnalysisResult& r, const fs::path& dir,
+                                            const FigureLabels& labels) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error("write_analysis_figures: cannot create " + dir.string() + ": " + ec.message());
   std::vector<fs::path> out;
-  out.push_back(latent_scalarizers(in, r, dir));
+  out.push_back(latent_scalarizers(r, labels, dir));
   out.push_back(manifold_image(r, in.patch_side, dir));
-  out.push_back(manifold_curves(r, dir));
-  out.push_back(structure_property_map(in, r, dir));
-  out.push_back(cluster_gallery(in, r, dir));
+  out.push_back(manifold_curves(r, labels, dir));
+  out.push_back(structure_property_map(in, r, labels, dir));
+  out.push_back(cluster_gallery(in, r, labels, dir));
   out.push_back(training_loss(r, dir));
   if (!in.true_labels.empty()) out.push_back(true_labels(in, r, dir));
-  if (!r.truth_evaluated.empty()) out.push_back(im2spec_truth(in, r, dir));
+  if (!r.truth_evaluated.empty()) out.push_back(im2spec_truth(in, r, labels, dir));
   return out;
 }
 

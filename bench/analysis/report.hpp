@@ -13,6 +13,24 @@
 
 namespace sdm::bench::analysis {
 
+/// What the figures call the curves, the survey and the truth. The defaults are a conductive-AFM
+/// campaign on the twin; a replay of piezoresponse loops passes its own signal name and unit.
+struct FigureLabels {
+  std::string signal_name = "current";  ///< what the curves measure
+  std::string signal_unit = "A";        ///< their unit; "A" is drawn with an SI prefix (pA, nA, uA ...)
+  std::string survey_label = "survey height (m)";     ///< colour-bar title of the survey image
+  std::string truth = "the noiseless truth";          ///< what im2spec is compared against
+};
+
+/// How curves are drawn: value × factor, in `unit`. A current ("A") gets the SI prefix (f … m, or
+/// none) that puts `max_abs` in [0.1, 100) of it (e.g. 6e-10 A → nA, 2e-11 A → pA); any other
+/// signal is drawn as recorded (factor 1, its own unit).
+struct SignalScale {
+  double factor = 1;
+  std::string unit;
+};
+SignalScale signal_scale(const FigureLabels& labels, double max_abs);
+
 /// Writes into `dir` (created if needed), returning the files written:
 ///   latent_scalarizers.png   measured pairs in the joint latent, one panel per scalarizer
 ///   manifold_image.png       image decoder on the manifold grid
@@ -25,7 +43,8 @@ namespace sdm::bench::analysis {
 /// Throws sdm::Error naming the file on a write failure.
 std::vector<std::filesystem::path> write_analysis_figures(const engine::analysis::AnalysisInputs& inputs,
                                                           const engine::analysis::AnalysisResult& result,
-                                                          const std::filesystem::path& dir);
+                                                          const std::filesystem::path& dir,
+                                                          const FigureLabels& labels = {});
 
 /// Writes the latents, predictions, clusters, manifold and metrics under `group` of the HDF5
 /// file (created if absent; an existing group of that name is replaced, other content kept).

@@ -342,3 +342,24 @@ cluster_representatives = 3
     }
   }
 }
+
+TEST(StructurePropertyAnalysis, CurvesAreDrawnInTheSignalsOwnUnit) {
+  using sdm::bench::analysis::FigureLabels;
+  using sdm::bench::analysis::signal_scale;
+  const FigureLabels current;  // the twin's current in A: the prefix that puts the largest |I| in [0.1, 100)
+  EXPECT_EQ(signal_scale(current, 6e-10).unit, "nA");
+  EXPECT_DOUBLE_EQ(signal_scale(current, 6e-10).factor, 1e9);
+  EXPECT_EQ(signal_scale(current, 1e-10).unit, "nA");   // 0.1 nA, not 100 pA
+  EXPECT_EQ(signal_scale(current, 9.9e-11).unit, "pA");  // 99 pA
+  EXPECT_EQ(signal_scale(current, 2e-11).unit, "pA");
+  EXPECT_EQ(signal_scale(current, 5e-8).unit, "nA");     // 50 nA
+  EXPECT_EQ(signal_scale(current, 2e-6).unit, "uA");
+  EXPECT_EQ(signal_scale(current, 0.5).unit, "A");
+  EXPECT_EQ(signal_scale(current, 1e-20).unit, "fA");    // clamped at the smallest prefix
+  EXPECT_EQ(signal_scale(current, 0.0).unit, "nA");      // nothing to go by
+  FigureLabels pfm;  // a replay of piezoresponse loops: drawn as recorded
+  pfm.signal_name = "Piezoresponse";
+  pfm.signal_unit = "a.u.";
+  EXPECT_EQ(signal_scale(pfm, 0.08).unit, "a.u.");
+  EXPECT_DOUBLE_EQ(signal_scale(pfm, 0.08).factor, 1.0);
+}
