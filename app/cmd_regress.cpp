@@ -6,6 +6,7 @@
 
 #include "app/bench_signals.hpp"
 #include "app/commands.hpp"
+#include "bench/distributed/mpi_context.hpp"
 #include "bench/regress.hpp"
 #include "bench/runner.hpp"
 #include "bench/scenario.hpp"
@@ -26,6 +27,8 @@ struct RegressArgs {
 };
 
 int run_regress(const RegressArgs& a) {
+  if (bench::distributed::MpiContext::instance().active())
+    throw Error("sdm regress runs in one process (start it without mpirun; `mpirun ... sdm bench` distributes a run)");
   const bench::Scenario sc = bench::load_scenario(a.scenario);
   bench::Baseline old;
   const bool have = std::filesystem::exists(a.baseline);
