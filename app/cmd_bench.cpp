@@ -91,6 +91,9 @@ int run_bench_command(const BenchArgs& a) {
   if (!a.shard.empty()) o.shard = bench::distributed::Shard::parse(a.shard);
   o.log = a.quiet ? nullptr : &std::cout;
 
+  if (!bench::distributed::built_with_mpi() && bench::distributed::launched_ranks() > 1)
+    throw Error("this sdm was built without MPI (SDM_WITH_MPI off), so under mpirun every rank would run the whole "
+                "benchmark; rebuild with OpenMPI installed, or use --shard K/N");
   auto& mpi = bench::distributed::MpiContext::instance();
   if (mpi.active()) {
     StopOnInterrupt stop;

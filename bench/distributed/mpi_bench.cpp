@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <sched.h>
 
 #include "bench/scenario.hpp"
 #include "core/error.hpp"
@@ -54,6 +55,18 @@ const char* status_name(JobOutcome::Status s) {
   return "failed";
 }
 
+// mpirun pins each rank to one core by default (OpenMPI, up to 2 ranks): several campaigns
+// per rank would then share that core.
+void warn_if_pinned(int per_rank, int rank, std::ostream* log) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (!log || per_rank <= 1 || ::sched_getaffinity(0, sizeof set, &set) != 0) return;
+  const int cores = CPU_COUNT(&set);
+  if (cores < per_rank)
+    *log << "rank " << rank << ": warning: bound to " << cores << " core(s) but running " << per_rank
+         << " campaigns at a time; start mpirun with --bind-to none (or --map-by slot:PE=" << per_rank << ")" << std::endl;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rank 0: open the run, keep the queue, run `workers` campaigns itself, summarise.
 
@@ -82,6 +95,7 @@ RankOutcome run_root(const fs::path& scenario_file, const BenchOptions& o, MpiCo
     log(plan_line(sc, p, o) + ", on " + std::to_string(mpi.size()) + " MPI ranks x " + std::to_string(per_rank) +
         " at a time");
     log("run folder: " + p.run_dir.string());
+    warn_if_pinned(per_rank, 0, o.log);
 
     std::mutex mutex;
     std::deque<std::size_t> queue(p.todo.begin(), p.todo.end());
@@ -233,6 +247,7 @@ RankOutcome run_worker(const BenchOptions& o, MpiContext& mpi) {
     const std::vector<Job> all = plan_jobs(sc, setup.at("run_dir").get<std::string>());
     const int per_rank = setup.at("workers").get<int>();
     const std::string who = "rank " + std::to_string(mpi.rank()) + ": ";
+    warn_if_pinned(per_rank, mpi.rank(), o.log);
 
     // Shared with the campaign threads, under `mutex`.
     std::mutex mutex;

@@ -53,4 +53,9 @@ class MpiContext {
 /// True when this build has MPI support.
 bool built_with_mpi();
 
+/// The number of processes the launcher (mpirun, srun) says it started, from its environment
+/// (OMPI_COMM_WORLD_SIZE, PMI_SIZE); 1 when not launched by one. Lets a build without MPI refuse
+/// to run N independent copies of one job.
+int launched_ranks();
+
 }  // namespace sdm::bench::distributed
