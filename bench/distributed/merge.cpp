@@ -280,6 +280,13 @@ BenchResult merge_runs(const MergeOptions& o) {
   manifest.write(dest);
 
   for (const auto& [i, reason] : why) log("missing: " + job_name(all[i]) + " (" + reason + ")");
+  for (const Source& s : src)
+    for (const json& rec : s.shard_records)
+      if (rec.value("status", "") == "running" || rec.value("status", "") == "interrupted")
+        log("note: shard " + rec.value("shard", "?") + " in " + s.dir.string() + " last recorded \"" + rec.value("status", "") +
+            "\" (started " + rec.value("start_time", "?") + " on " + rec.value("host", "?") + ", pid " +
+            std::to_string(rec.value("pid", 0)) + ")" +
+            (rec.value("status", "") == "running" ? ": it is still running, or it died" : ""));
   if (!why.empty()) {
     const std::string scen = o.scenario_file.empty() ? sc.path.string() : o.scenario_file.string();
     for (int k : shards_missing) {

@@ -276,6 +276,7 @@ TEST_F(Cluster, MissingCampaignsAreListedAndTheShardRerunFillsExactlyThem) {
   EXPECT_NE(r.output.find("missing: random seed 4 (shard 2/2, not run)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("missing: dn_dkl seed 5 (shard 2/2, unfinished in"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("--shard 2/2 --resume"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("note: shard"), std::string::npos) << "both shards ended: " << r.output;
   EXPECT_NE(r.output.find("2 of 9 campaign(s) missing"), std::string::npos) << r.output;
   EXPECT_NE(read(dir / "partial" / "report.html").find("dn_dkl seed 5"), std::string::npos);
   EXPECT_NE(nlohmann::json::parse(read(dir / "partial" / "manifest.json")).at("status").get<std::string>().find("incomplete"),
@@ -316,6 +317,12 @@ TEST_F(Cluster, AKilledShardRerunCompletesTheSet) {
   int partial = 0;
   for (const auto& e : fs::directory_iterator(run / "campaigns")) partial += !fs::exists(e.path() / "metrics.json");
   EXPECT_GE(partial, 1) << read(log);
+  // Merging now names what is missing and that the shard never recorded its end.
+  const auto early = run_sdm("bench --merge " + q(run) + " --run-dir " + q(dir / "early"));
+  EXPECT_EQ(early.exit_code, 1) << early.output;
+  EXPECT_NE(early.output.find("unfinished in"), std::string::npos) << early.output;
+  EXPECT_NE(early.output.find("note: shard 1/2 in " + run.string() + " last recorded \"running\""), std::string::npos)
+      << early.output;
 
   const auto r1 = run_sdm("bench " + q(scenario()) + " --shard 1/2 --run-dir " + q(run) + " --workers 1");
   ASSERT_EQ(r1.exit_code, 0) << r1.output;
