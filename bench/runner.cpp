@@ -182,6 +182,12 @@ std::string manifest_text(const nlohmann::json& m) {
   return sc.is_object() ? sc.value("text", std::string()) : std::string();
 }
 
+// "runs/x/" → "runs/x": a folder named with a trailing separator has an empty filename().
+fs::path without_trailing_separator(fs::path p) {
+  while (!p.empty() && !p.has_filename() && p.has_parent_path() && p.parent_path() != p) p = p.parent_path();
+  return p;
+}
+
 bool empty_folder(const fs::path& dir) {
   std::error_code ec;
   return fs::is_directory(dir, ec) && fs::directory_iterator(dir, ec) == fs::directory_iterator();
@@ -202,16 +208,17 @@ void check_bench_inputs(const Scenario& sc, const BenchOptions& o) {
     throw Error("--resume and --run-dir both name a run folder; give one (--run-dir also completes an existing run)");
   std::error_code ec;
   if (!o.run_dir.empty()) {
-    const std::string what = "--run-dir " + o.run_dir.string();
-    if (fs::exists(o.run_dir / "manifest.json", ec)) {
-      if (manifest_text(read_run_manifest(o.run_dir, what)) != sc.text)
+    const fs::path run_dir = without_trailing_separator(o.run_dir);
+    const std::string what = "--run-dir " + run_dir.string();
+    if (fs::exists(run_dir / "manifest.json", ec)) {
+      if (manifest_text(read_run_manifest(run_dir, what)) != sc.text)
         throw Error(what + ": holds a run of a different scenario text than " + sc.path.string() +
                     "; give a new folder, or the scenario file that run was made from");
-      core::check_writable(o.run_dir);
-    } else if (fs::exists(o.run_dir, ec) && !empty_folder(o.run_dir)) {
+      core::check_writable(run_dir);
+    } else if (fs::exists(run_dir, ec) && !empty_folder(run_dir)) {
       throw Error(what + ": exists and is neither empty nor an sdm bench run folder (no manifest.json)");
     } else {
-      const fs::path parent = o.run_dir.has_parent_path() ? o.run_dir.parent_path() : fs::path(".");
+      const fs::path parent = run_dir.has_parent_path() ? run_dir.parent_path() : fs::path(".");
       core::check_writable(parent);
     }
     return;
@@ -564,8 +571,8 @@ RunPlan open_run(const Scenario& sc, const BenchOptions& o) {
   if (!o.resume.empty()) {
     p.run_dir = o.resume;
   } else if (!o.run_dir.empty()) {
-    p.run_dir = o.run_dir;
-    p.created = create_or_join(o.run_dir, sc, *p.manifest);
+    p.run_dir = without_trailing_separator(o.run_dir);
+    p.created = create_or_join(p.run_dir, sc, *p.manifest);
   } else {
     p.run_dir = core::create_run_directory(o.results_root, sc.name);
     p.created = true;

@@ -200,11 +200,13 @@ TEST_F(Cluster, ShardsInSeparateFoldersMergeToTheSerialRun) {
 
 TEST_F(Cluster, ShardsStartedTogetherOnOneFolderMergeInPlace) {
   sdm::test::TempDir dir;
-  // Three shards at once on a folder none has created yet (as a Slurm array does).
+  // Three shards at once on a folder none has created yet (as a Slurm array does); one names
+  // it with a trailing slash.
   const fs::path run = dir / "shared";
   std::string cmd;
   for (int k = 1; k <= 3; ++k)
-    cmd += "'" + std::string(SDM_BINARY) + "' bench " + q(scenario()) + " --shard " + std::to_string(k) + "/3 --run-dir " + q(run) +
+    cmd += "'" + std::string(SDM_BINARY) + "' bench " + q(scenario()) + " --shard " + std::to_string(k) + "/3 --run-dir " +
+           q(k == 2 ? run.string() + "/" : run.string()) +
            " --workers 1 --quiet > " + q(dir / ("log" + std::to_string(k))) + " 2>&1 & ";
   cmd += "wait; echo done";
   run_command(cmd);
