@@ -8,7 +8,8 @@
 //     copies conflict), and lists missing campaigns with their shard;
 //   - a shard killed with SIGKILL mid-campaign leaves a folder that is not taken as complete; the
 //     same command again runs exactly the missing campaigns and the merge equals serial;
-//   - an MPI rank killed with SIGKILL: re-running with --run-dir completes the set.
+//   - an MPI rank killed with SIGKILL: re-running with --run-dir completes the set;
+//   - sdm regress under mpirun: rank 0 judges, a single process reproduces its baseline.
 // The MPI cases run only in builds with MPI (SDM_MPIEXEC).
 #include <gtest/gtest.h>
 
@@ -173,6 +174,30 @@ TEST_F(Cluster, MpiTwoRanksGiveTheSerialMetrics) {
   EXPECT_NE(r.output.find("(rank 0)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("(rank 1)"), std::string::npos) << r.output;
   EXPECT_EQ(nlohmann::json::parse(read(dir / "run" / "manifest.json")).at("status"), "ok");
+#endif
+}
+
+TEST_F(Cluster, MpiRegressJudgesOnRankZero) {
+#ifndef SDM_MPIEXEC
+  GTEST_SKIP() << "built without MPI";
+#else
+  sdm::test::TempDir dir;
+  const std::string base = q(dir / "base.json");
+  const std::string common = q(scenario()) + " --baseline " + base + " --results " + q(dir / "out") + " --quiet";
+  auto r = run_command(mpirun(2) + "regress " + common + " --update");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // A single process reproduces the baseline the two ranks wrote...
+  r = run_sdm("regress " + common + " --workers 1");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("PASSED"), std::string::npos) << r.output;
+  // ... and the ranks' exit status is rank 0's verdict on a moved value.
+  nlohmann::json b = nlohmann::json::parse(read(dir / "base.json"));
+  double& v = b["values"]["random"]["target_coverage"]["12"]["mean"].get_ref<double&>();
+  v += 0.3;
+  sdm::test::write_text(dir / "base.json", b.dump(1));
+  r = run_command(mpirun(2) + "regress " + common);
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("REGRESSED"), std::string::npos) << r.output;
 #endif
 }
 
