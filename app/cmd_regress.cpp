@@ -1,11 +1,14 @@
 // sdm regress: re-run a scenario and compare every metric, at every budget, per strategy (seed
-// means) with a committed baseline; non-zero exit when any leaves its tolerance.
+// means) with a committed baseline; non-zero exit when any leaves its tolerance. Under mpirun
+// the campaigns are spread over the ranks (as `sdm bench`) and rank 0 compares.
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
 
 #include "app/bench_signals.hpp"
 #include "app/commands.hpp"
+#include "bench/distributed/mpi_bench.hpp"
+#include "bench/distributed/mpi_context.hpp"
 #include "bench/regress.hpp"
 #include "bench/runner.hpp"
 #include "bench/scenario.hpp"
@@ -25,25 +28,8 @@ struct RegressArgs {
   std::string regime = "auto";
 };
 
-int run_regress(const RegressArgs& a) {
-  const bench::Scenario sc = bench::load_scenario(a.scenario);
-  bench::Baseline old;
-  const bool have = std::filesystem::exists(a.baseline);
-  if (have) old = bench::read_baseline(a.baseline);  // a malformed baseline is an error even with --update
-  else if (!a.update)
-    throw Error(a.baseline + ": no such baseline; create it deliberately with `sdm regress " + a.scenario + " --baseline " +
-                a.baseline + " --update`");
-  if (have && old.scenario != sc.name)
-    throw Error(a.baseline + " is the baseline of scenario '" + old.scenario + "', not of '" + sc.name + "' (" + a.scenario + ")");
-  bench::BenchOptions o;
-  o.results_root = a.results;
-  o.workers = a.workers;
-  o.log = a.quiet ? nullptr : &std::cout;
-  o.command = "regress";
-  bench::check_bench_inputs(sc, o);
-  StopOnInterrupt stop;
-  o.stop = &stop.flag();
-  const bench::BenchResult r = bench::run_bench(sc, o);
+// After the run: compare with (or rewrite) the baseline; returns the exit status.
+int judge(const RegressArgs& a, const bench::Scenario& sc, const bench::Baseline& old, bool have, const bench::BenchResult& r) {
   if (r.interrupted) return kInterrupted;
   if (!r.summary.failures.empty()) {
     std::cerr << "sdm regress: " << r.summary.failures.size() << " campaign(s) failed:\n";
@@ -75,6 +61,40 @@ int run_regress(const RegressArgs& a) {
   std::cout << bench::format_regression(rep) << "run folder: " << r.run_dir.string() << "\n";
   return rep.passed() ? kOk : kFailed;
 }
+
+int run_regress(const RegressArgs& a) {
+  // Every rank (under mpirun) checks the same files, so all refuse bad input alike.
+  const bench::Scenario sc = bench::load_scenario(a.scenario);
+  bench::Baseline old;
+  const bool have = std::filesystem::exists(a.baseline);
+  if (have) old = bench::read_baseline(a.baseline);  // a malformed baseline is an error even with --update
+  else if (!a.update)
+    throw Error(a.baseline + ": no such baseline; create it deliberately with `sdm regress " + a.scenario + " --baseline " +
+                a.baseline + " --update`");
+  if (have && old.scenario != sc.name)
+    throw Error(a.baseline + " is the baseline of scenario '" + old.scenario + "', not of '" + sc.name + "' (" + a.scenario + ")");
+  bench::BenchOptions o;
+  o.results_root = a.results;
+  o.workers = a.workers;
+  o.log = a.quiet ? nullptr : &std::cout;
+  o.command = "regress";
+  if (!bench::distributed::built_with_mpi() && bench::distributed::launched_ranks() > 1)
+    throw Error("this sdm was built without MPI (SDM_WITH_MPI off), so under mpirun every rank would run the whole "
+                "scenario; start sdm regress without mpirun");
+  auto& mpi = bench::distributed::MpiContext::instance();
+  if (mpi.active()) {
+    // The campaigns spread over the ranks as in `mpirun sdm bench`; rank 0 judges the result.
+    StopOnInterrupt stop;
+    o.stop = &stop.flag();
+    const auto out = bench::distributed::run_bench_on_ranks(
+        a.scenario, o, mpi, [&](const bench::BenchResult& r) { return judge(a, sc, old, have, r); });
+    return out.bad_input ? int(kBadInput) : out.exit_code;
+  }
+  bench::check_bench_inputs(sc, o);
+  StopOnInterrupt stop;
+  o.stop = &stop.flag();
+  return judge(a, sc, old, have, bench::run_bench(sc, o));
+}
 }  // namespace
 
 void add_regress_command(CLI::App& root, Action& action) {
@@ -87,7 +107,7 @@ void add_regress_command(CLI::App& root, Action& action) {
   cmd->add_option("scenario", args->scenario, "Scenario .toml file")->required();
   cmd->add_option("--baseline", args->baseline, "Baseline JSON (e.g. results/baselines/ci.json)")->required();
   cmd->add_option("--results", args->results, "Results root for the run (default results/runs)");
-  cmd->add_option("--workers", args->workers, "Campaigns run at once (default 0: the core count)");
+  cmd->add_option("--workers", args->workers, "Campaigns run at once (default 0: the core count; under mpirun, per rank, default 1)");
   cmd->add_flag("--update", args->update, "Rewrite the baseline from this run");
   cmd->add_option("--tolerances", args->regime,
                   "Tolerance regime: auto (same platform as the baseline: rounding-level; else path-divergence "

@@ -10,12 +10,15 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <random>
 #include <thread>
+#include <unistd.h>
 
 #include "bench/ground_truth.hpp"
 #include "bench/microscope_setup.hpp"
 #include "bench/model_error.hpp"
 #include "bench/plots.hpp"
+#include "bench/regress.hpp"
 #include "bench/report.hpp"
 #include "bench/vae_metrics.hpp"
 #include "core/error.hpp"
@@ -161,6 +164,37 @@ std::vector<Job> plan_jobs(const Scenario& sc, const fs::path& run_dir) {
   return jobs;
 }
 
+namespace {
+
+// The manifest of an existing run folder; `what` names the folder in messages (e.g. "--resume x").
+nlohmann::json read_run_manifest(const fs::path& dir, const std::string& what) {
+  std::ifstream f(dir / "manifest.json");
+  if (!f) throw Error(what + ": no manifest.json, not an sdm bench run folder");
+  try {
+    return nlohmann::json::parse(f);
+  } catch (const std::exception& e) {
+    throw Error(what + ": unreadable manifest.json: " + e.what());
+  }
+}
+
+std::string manifest_text(const nlohmann::json& m) {
+  const nlohmann::json sc = m.value("scenario", nlohmann::json::object());
+  return sc.is_object() ? sc.value("text", std::string()) : std::string();
+}
+
+// "runs/x/" → "runs/x": a folder named with a trailing separator has an empty filename().
+fs::path without_trailing_separator(fs::path p) {
+  while (!p.empty() && !p.has_filename() && p.has_parent_path() && p.parent_path() != p) p = p.parent_path();
+  return p;
+}
+
+bool empty_folder(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_directory(dir, ec) && fs::directory_iterator(dir, ec) == fs::directory_iterator();
+}
+
+}  // namespace
+
 void check_bench_inputs(const Scenario& sc, const BenchOptions& o) {
   if (sc.strategies.empty()) throw Error(sc.path.string() + ": no [[strategy]] to run");
   if (sc.backend.kind == "remote")
@@ -168,22 +202,33 @@ void check_bench_inputs(const Scenario& sc, const BenchOptions& o) {
                                    "twin or replay scenarios (use sdm run for a remote instrument)");
   if (sc.backend.kind == "replay") (void)hardware::load_replay_dataset(sc.backend);  // readable, valid
   if (o.workers < 0) throw Error("--workers must be >= 0 (0: the core count), got " + std::to_string(o.workers));
+  if (o.shard.count < 1 || o.shard.index < 1 || o.shard.index > o.shard.count)
+    throw Error("--shard " + o.shard.to_string() + ": expected K/N with whole numbers 1 <= K <= N");
+  if (!o.resume.empty() && !o.run_dir.empty())
+    throw Error("--resume and --run-dir both name a run folder; give one (--run-dir also completes an existing run)");
+  std::error_code ec;
+  if (!o.run_dir.empty()) {
+    const fs::path run_dir = without_trailing_separator(o.run_dir);
+    const std::string what = "--run-dir " + run_dir.string();
+    if (fs::exists(run_dir / "manifest.json", ec)) {
+      if (manifest_text(read_run_manifest(run_dir, what)) != sc.text)
+        throw Error(what + ": holds a run of a different scenario text than " + sc.path.string() +
+                    "; give a new folder, or the scenario file that run was made from");
+      core::check_writable(run_dir);
+    } else if (fs::exists(run_dir, ec) && !empty_folder(run_dir)) {
+      throw Error(what + ": exists and is neither empty nor an sdm bench run folder (no manifest.json)");
+    } else {
+      const fs::path parent = run_dir.has_parent_path() ? run_dir.parent_path() : fs::path(".");
+      core::check_writable(parent);
+    }
+    return;
+  }
   if (o.resume.empty()) {
     core::check_writable(o.results_root);
     return;
   }
-  std::error_code ec;
   if (!fs::is_directory(o.resume, ec)) throw Error("--resume " + o.resume.string() + ": no such run folder");
-  std::ifstream f(o.resume / "manifest.json");
-  if (!f) throw Error("--resume " + o.resume.string() + ": no manifest.json, not an sdm bench run folder");
-  nlohmann::json m;
-  try {
-    m = nlohmann::json::parse(f);
-  } catch (const std::exception& e) {
-    throw Error("--resume " + o.resume.string() + ": unreadable manifest.json: " + e.what());
-  }
-  const std::string text = m.value("scenario", nlohmann::json::object()).value("text", "");
-  if (text != sc.text)
+  if (manifest_text(read_run_manifest(o.resume, "--resume " + o.resume.string())) != sc.text)
     throw Error("--resume " + o.resume.string() + ": the run was made from a different scenario text than " +
                 sc.path.string() + "; resume with the same file, or start a new run");
   core::check_writable(o.resume);
@@ -335,18 +380,22 @@ CampaignMetrics run_job(const Scenario& sc, const Job& job, TruthCache* cache, c
   return m;
 }
 
+std::optional<CampaignMetrics> load_job_metrics(const Job& j) {
+  std::ifstream f(j.directory / "metrics.json");
+  if (!f) return std::nullopt;
+  try {
+    CampaignMetrics m = CampaignMetrics::from_json(nlohmann::json::parse(f));
+    if (m.strategy == j.label && m.seed == j.seed) return m;
+  } catch (const std::exception&) {
+    // an unreadable metrics.json means the job is redone
+  }
+  return std::nullopt;
+}
+
 std::vector<CampaignMetrics> load_campaign_metrics(const std::vector<Job>& jobs) {
   std::vector<CampaignMetrics> out;
-  for (const Job& j : jobs) {
-    std::ifstream f(j.directory / "metrics.json");
-    if (!f) continue;
-    try {
-      CampaignMetrics m = CampaignMetrics::from_json(nlohmann::json::parse(f));
-      if (m.strategy == j.label && m.seed == j.seed) out.push_back(std::move(m));
-    } catch (const std::exception&) {
-      // an unreadable metrics.json means the job is redone
-    }
-  }
+  for (const Job& j : jobs)
+    if (auto m = load_job_metrics(j)) out.push_back(std::move(*m));
   return out;
 }
 
@@ -432,103 +481,171 @@ fs::path write_outputs(const Scenario& sc, const fs::path& run_dir, Summary& sum
   return report;
 }
 
-BenchResult run_bench(const Scenario& sc, const BenchOptions& o) {
+namespace {
+
+double steady_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+fs::path shard_record_path(const fs::path& run_dir, const distributed::Shard& shard) {
+  return run_dir / "shards" / ("shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) + ".json");
+}
+
+// Creates `dir` holding scenario.toml and manifest.json in one step (a filled sibling folder
+// renamed into place), so that a process seeing `dir` always sees its manifest: shards started at
+// once on one --run-dir either create it or find a complete one and join. Returns true when
+// created here; false when another process created it first (its scenario text is checked).
+bool create_or_join(const fs::path& dir, const Scenario& sc, const core::Manifest& manifest) {
+  std::error_code ec;
+  if (fs::exists(dir / "manifest.json", ec)) return false;
+  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+  std::random_device rd;
+  const fs::path tmp = parent / ("." + dir.filename().string() + ".new-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+  fs::create_directories(tmp, ec);
+  if (ec) throw Error("cannot create " + tmp.string() + ": " + ec.message());
+  core::write_file_atomically(tmp / "scenario.toml", sc.text);
+  manifest.write(tmp);
+  fs::rename(tmp, dir, ec);  // replaces an absent or empty folder; fails if another process filled it
+  if (!ec) return true;
+  const std::string why = ec.message();
+  fs::remove_all(tmp, ec);
+  if (!fs::exists(dir / "manifest.json", ec)) throw Error("cannot create run folder " + dir.string() + ": " + why);
+  if (manifest_text(read_run_manifest(dir, "--run-dir " + dir.string())) != sc.text)
+    throw Error("--run-dir " + dir.string() + ": another process just created it for a different scenario text");
+  return false;
+}
+
+void write_shard_record(const RunPlan& p, const BenchOptions& o, const std::string& status, const RunTally* t) {
+  nlohmann::json j;
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  j["shard"] = o.shard.to_string();
+  j["index"] = o.shard.index;
+  j["count"] = o.shard.count;
+  j["status"] = status;
+  j["jobs"] = p.all.size();
+  j["owned"] = p.owned;
+  j["complete_at_start"] = p.reused;
+  j["to_run"] = p.todo.size();
+  j["host"] = host;
+  j["pid"] = ::getpid();
+  j["command"] = o.command;
+  j["start_time"] = p.manifest->json().value("start_time", "");
+  j["build"] = core::build_info();
+  if (t) {
+    j["end_time"] = core::Manifest::now_utc_iso8601();
+    j["ran"] = t->ran;
+    j["failed"] = t->failed;
+    j["parallel"] = t->how;
+    j["wall_s"] = steady_s() - p.start_s;
+  }
+  std::error_code ec;
+  fs::create_directories(p.run_dir / "shards", ec);
+  core::write_file_atomically(shard_record_path(p.run_dir, o.shard), j.dump(2) + "\n");
+}
+
+}  // namespace
+
+std::string plan_line(const Scenario& sc, const RunPlan& p, const BenchOptions& o) {
+  std::string s = "sdm bench: " + sc.name + ": " + std::to_string(sc.strategies.size()) + " strategies x " +
+                  std::to_string(sc.campaign.seeds) + " seeds = " + std::to_string(p.all.size()) + " campaigns";
+  if (o.shard.count > 1) s += ", shard " + o.shard.to_string() + " has " + std::to_string(p.owned);
+  if (p.reused) s += " (" + std::to_string(p.reused) + " already done)";
+  return s;
+}
+
+RunPlan open_run(const Scenario& sc, const BenchOptions& o) {
   check_bench_inputs(sc, o);
-  Logger logger(o.log);
-  const auto t0 = std::chrono::steady_clock::now();
-  BenchResult r;
-  r.run_dir = o.resume.empty() ? core::create_run_directory(o.results_root, sc.name) : o.resume;
-  core::Manifest manifest(o.command, sc.name, sc.path.string(), sc.text, sc.campaign.seed);
-  nlohmann::json& extra = manifest.extra();
+  RunPlan p;
+  p.start_s = steady_s();
+  p.manifest.emplace(o.command, sc.name, sc.path.string(), sc.text, sc.campaign.seed);
+  nlohmann::json& extra = p.manifest->extra();
   for (const auto& s : sc.strategies) extra["strategies"].push_back(s.label);
   extra["seeds"] = sc.campaign.seeds;
   extra["backend"] = sc.backend.kind;
-  if (o.resume.empty()) {
-    core::write_file_atomically(r.run_dir / "scenario.toml", sc.text);
-    manifest.write(r.run_dir);  // status "running" until finish()
+  const bool shard = o.shard.count > 1;
+  if (shard) {
+    // Shards never rewrite manifest.json (several may share the folder): their progress is in
+    // shards/, and sdm bench --merge (or a full --resume) writes the final status.
+    p.manifest->set_status("shards: see shards/; sdm bench --merge writes the summary");
+    extra["shard_runs"] = true;
+  }
+  if (!o.resume.empty()) {
+    p.run_dir = o.resume;
+  } else if (!o.run_dir.empty()) {
+    p.run_dir = without_trailing_separator(o.run_dir);
+    p.created = create_or_join(p.run_dir, sc, *p.manifest);
+  } else {
+    p.run_dir = core::create_run_directory(o.results_root, sc.name);
+    p.created = true;
+    core::write_file_atomically(p.run_dir / "scenario.toml", sc.text);
+    p.manifest->write(p.run_dir);  // status "running" until finish_run
   }
 
-  const std::vector<Job> all = plan_jobs(sc, r.run_dir);
-  r.jobs = int(all.size());
-  std::vector<Job> todo;
-  {
-    const std::vector<CampaignMetrics> done = load_campaign_metrics(all);
-    for (const Job& j : all) {
-      bool have = false;
-      for (const CampaignMetrics& m : done) have |= m.strategy == j.label && m.seed == j.seed;
-      if (have) {
-        ++r.reused;
-        continue;
-      }
-      std::error_code ec;
-      fs::remove_all(j.directory, ec);  // a partial campaign is redone from its start
-      todo.push_back(j);
+  p.all = plan_jobs(sc, p.run_dir);
+  for (std::size_t i = 0; i < p.all.size(); ++i) {
+    if (!o.shard.owns(int(i))) continue;
+    ++p.owned;
+    if (load_job_metrics(p.all[i])) {
+      ++p.reused;
+      continue;
     }
+    std::error_code ec;
+    fs::remove_all(p.all[i].directory, ec);  // a partial campaign is redone from its start
+    p.todo.push_back(i);
   }
-  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-  const int workers = std::max(1, std::min<int>(o.workers > 0 ? o.workers : cores, int(std::max<std::size_t>(1, todo.size()))));
-  logger.line("sdm bench: " + sc.name + ": " + std::to_string(sc.strategies.size()) + " strategies x " +
-              std::to_string(sc.campaign.seeds) + " seeds = " + std::to_string(all.size()) + " campaigns" +
-              (r.reused ? " (" + std::to_string(r.reused) + " already done)" : "") + ", " + std::to_string(workers) +
-              " at a time");
-  logger.line("run folder: " + r.run_dir.string());
+  // Campaigns differ in cost: the ones that train a model at every step go first, so the cheap
+  // ones fill the gaps at the end and no worker is left with a long campaign after the others.
+  std::stable_partition(p.todo.begin(), p.todo.end(),
+                        [&](std::size_t i) { return model_driven_strategy(sc.strategies[p.all[i].strategy].name); });
+  if (shard) write_shard_record(p, o, "running", nullptr);
+  return p;
+}
 
+void run_jobs(const Scenario& sc, const std::vector<Job>& all, int workers,
+              const std::function<std::optional<std::size_t>()>& next, const std::function<void(const JobOutcome&)>& done,
+              const std::atomic<bool>* stop, std::ostream* log, const std::string& who) {
+  Logger logger(log);
   TruthCache cache;
   std::mutex mutex;
-  std::size_t next = 0;
-  int finished = 0;
-  std::vector<std::string> failures;
   auto worker = [&]() {
     use_one_compute_thread();
     for (;;) {
-      Job job;
+      std::optional<std::size_t> index;
       {
         std::lock_guard<std::mutex> lock(mutex);
-        if (next >= todo.size() || (o.stop && o.stop->load())) return;
-        job = todo[next++];
+        if (stop && stop->load()) return;
+        index = next();
       }
-      logger.line("start " + job.label + " seed " + std::to_string(job.seed));
-      const auto ts = std::chrono::steady_clock::now();
+      if (!index) return;
+      const Job& job = all.at(*index);
+      logger.line(who + "start " + job.label + " seed " + std::to_string(job.seed));
+      JobOutcome out;
+      out.job = *index;
       try {
-        const CampaignMetrics m = run_job(sc, job, &cache, o.stop, o.log);
-        std::lock_guard<std::mutex> lock(mutex);
-        ++finished;
-        ++r.ran;
-        logger.line("[" + std::to_string(finished + r.reused) + "/" + std::to_string(all.size()) + "] " + job.label +
-                    " seed " + std::to_string(job.seed) + ": " + std::to_string(m.measurements) + " measurements (" +
-                    m.end + "), campaign " + seconds(m.wall_s) + " + metrics " + seconds(m.metrics_wall_s));
+        out.metrics = run_job(sc, job, &cache, stop, log);
+        out.status = JobOutcome::Status::completed;
       } catch (const std::exception& e) {
-        const bool stopped = o.stop && o.stop->load();
-        const std::string what = job.label + " seed " + std::to_string(job.seed) + ": " + e.what();
-        std::error_code ec;
-        if (!stopped) core::write_file_atomically(job.directory / "failed.txt", std::string(e.what()) + "\n");
-        std::lock_guard<std::mutex> lock(mutex);
-        if (!stopped) {
-          ++r.failed;
-          failures.push_back(what);
-          logger.line("FAILED " + what);
-        } else {
-          logger.line("stopped " + job.label + " seed " + std::to_string(job.seed));
+        out.error = e.what();
+        out.status = stop && stop->load() ? JobOutcome::Status::stopped : JobOutcome::Status::failed;
+        if (out.status == JobOutcome::Status::failed) {
+          try {
+            core::write_file_atomically(job.directory / "failed.txt", out.error + "\n");
+          } catch (const std::exception&) {
+            // the failure is still reported; only its note in the folder is missing
+          }
         }
       }
-      (void)ts;
+      std::lock_guard<std::mutex> lock(mutex);
+      done(out);
     }
   };
   std::vector<std::thread> pool;
-  for (int w = 0; w < workers; ++w) pool.emplace_back(worker);
+  for (int w = 0; w < std::max(1, workers); ++w) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
-  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
 
-  if (o.stop && o.stop->load()) {
-    r.interrupted = true;
-    manifest.extra()["campaigns_done"] = int(load_campaign_metrics(all).size());
-    manifest.finish("interrupted");
-    manifest.write(r.run_dir);
-    logger.line("interrupted: " + std::to_string(load_campaign_metrics(all).size()) + " of " + std::to_string(all.size()) +
-                " campaigns done; complete the run with: sdm bench " + sc.path.string() + " --resume " + r.run_dir.string());
-    return r;
-  }
-
+void summarise_run(const Scenario& sc, const fs::path& run_dir, const std::vector<Job>& all,
+                   const std::vector<std::string>& head_facts, BenchResult& r,
+                   const std::function<std::string(const Job&)>& why_missing) {
   r.campaigns = load_campaign_metrics(all);
   std::vector<std::string> labels;
   std::string reference;
@@ -547,8 +664,12 @@ BenchResult run_bench(const Scenario& sc, const BenchOptions& o) {
     for (const CampaignMetrics& m : r.campaigns) have |= m.strategy == j.label && m.seed == j.seed;
     if (have) continue;
     std::string why = "no metrics";
-    std::ifstream f(j.directory / "failed.txt");
-    if (f) std::getline(f, why);
+    if (why_missing) {
+      why = why_missing(j);
+    } else {
+      std::ifstream f(j.directory / "failed.txt");
+      if (f) std::getline(f, why);
+    }
     r.summary.failures.push_back(j.label + " seed " + std::to_string(j.seed) + ": " + why);
   }
   for (const CampaignMetrics& m : r.campaigns) {
@@ -566,25 +687,124 @@ BenchResult run_bench(const Scenario& sc, const BenchOptions& o) {
   double campaign_s = 0, metrics_s = 0;
   for (const CampaignMetrics& m : r.campaigns) campaign_s += m.wall_s, metrics_s += m.metrics_wall_s;
   const nlohmann::json build = core::build_info();
-  std::vector<std::string> facts = {
-      "Run folder: " + r.run_dir.string(),
-      "Wall time of this invocation: " + seconds(r.wall_s) + " with " + std::to_string(workers) + " parallel campaigns",
-      "Campaigns: " + std::to_string(r.campaigns.size()) + " of " + std::to_string(all.size()) + " with metrics (" +
-          std::to_string(r.ran) + " run now, " + std::to_string(r.reused) + " from an earlier invocation)",
-      "Summed campaign time " + seconds(campaign_s) + ", metric time " + seconds(metrics_s),
-      "Backend: " + sc.backend.kind,
-      "Build: sdm " + build.value("sdm_version", std::string("?")) + ", commit " + build.value("git_commit", std::string("?")),
+  std::vector<std::string> facts = {"Run folder: " + run_dir.string()};
+  facts.insert(facts.end(), head_facts.begin(), head_facts.end());
+  facts.push_back("Summed campaign time " + seconds(campaign_s) + ", metric time " + seconds(metrics_s));
+  facts.push_back("Backend: " + sc.backend.kind);
+  facts.push_back("Build: sdm " + build.value("sdm_version", std::string("?")) + ", commit " +
+                  build.value("git_commit", std::string("?")));
+  r.report = write_outputs(sc, run_dir, r.summary, r.campaigns, facts);
+}
+
+BenchResult finish_run(const Scenario& sc, RunPlan& p, const BenchOptions& o, const RunTally& t) {
+  Logger logger(o.log);
+  BenchResult r;
+  r.run_dir = p.run_dir;
+  r.jobs = int(p.all.size());
+  r.owned = p.owned;
+  r.reused = p.reused;
+  r.ran = t.ran;
+  r.failed = t.failed;
+  r.wall_s = steady_s() - p.start_s;
+  r.shard_run = o.shard.count > 1;
+  core::Manifest& manifest = *p.manifest;
+  nlohmann::json& extra = manifest.extra();
+  const std::string resume_hint = "sdm bench " + sc.path.string() +
+                                  (r.shard_run ? " --shard " + o.shard.to_string() : std::string()) + " --resume " +
+                                  p.run_dir.string();
+
+  if (t.interrupted) {
+    r.interrupted = true;
+    int done = 0, owned_done = 0;
+    for (std::size_t i = 0; i < p.all.size(); ++i)
+      if (load_job_metrics(p.all[i])) ++done, owned_done += o.shard.owns(int(i));
+    if (r.shard_run) {
+      write_shard_record(p, o, "interrupted", &t);
+    } else {
+      extra["campaigns_done"] = done;
+      manifest.finish("interrupted");
+      manifest.write(p.run_dir);
+    }
+    logger.line("interrupted: " + std::to_string(owned_done) + " of " + std::to_string(p.owned) +
+                " campaigns done; complete the run with: " + resume_hint);
+    return r;
+  }
+
+  if (r.shard_run) {
+    r.campaigns = load_campaign_metrics(p.all);
+    int owned_done = 0;
+    std::vector<std::string> missing;
+    for (std::size_t i = 0; i < p.all.size(); ++i) {
+      if (!o.shard.owns(int(i))) continue;
+      if (load_job_metrics(p.all[i])) ++owned_done;
+      else missing.push_back(p.all[i].label + " seed " + std::to_string(p.all[i].seed));
+    }
+    r.failed = p.owned - owned_done;
+    write_shard_record(p, o, r.failed ? "failed: " + std::to_string(r.failed) + " campaigns" : "ok", &t);
+    for (const std::string& m : missing) r.summary.failures.push_back(m);
+    logger.line("shard " + o.shard.to_string() + ": " + std::to_string(owned_done) + " of its " + std::to_string(p.owned) +
+                " campaigns done (" + std::to_string(r.campaigns.size()) + " of " + std::to_string(p.all.size()) +
+                " in the folder)" + (r.failed ? "; rerun with: " + resume_hint : ""));
+    logger.line("when every shard is done: sdm bench --merge " + p.run_dir.string() +
+                " [the other shards' folders, if they are separate]");
+    return r;
+  }
+
+  const std::vector<std::string> facts = {
+      "Wall time of this invocation: " + seconds(r.wall_s) + " with " + t.how,
+      "Campaigns: " + std::to_string(load_campaign_metrics(p.all).size()) + " of " + std::to_string(p.all.size()) +
+          " with metrics (" + std::to_string(r.ran) + " run now, " + std::to_string(r.reused) + " from an earlier invocation)",
   };
-  r.report = write_outputs(sc, r.run_dir, r.summary, r.campaigns, facts);
-  extra["workers"] = workers;
+  summarise_run(sc, p.run_dir, p.all, facts, r);
+  extra["workers"] = t.workers;
+  extra["parallel"] = t.how;
   extra["campaigns_with_metrics"] = r.campaigns.size();
   extra["failed"] = r.summary.failures;
   extra["wall_s"] = r.wall_s;
   manifest.finish(r.summary.failures.empty() ? "ok" : "failed: " + std::to_string(r.summary.failures.size()) + " campaigns");
-  manifest.write(r.run_dir);
-  logger.line("summary: " + (r.run_dir / "summary.md").string());
+  manifest.write(p.run_dir);
+  logger.line("summary: " + (p.run_dir / "summary.md").string());
   logger.line("report: " + r.report.string());
   return r;
+}
+
+BenchResult run_bench(const Scenario& sc, const BenchOptions& o) {
+  RunPlan p = open_run(sc, o);
+  Logger logger(o.log);
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  const int workers = std::max(1, std::min<int>(o.workers > 0 ? o.workers : cores, int(std::max<std::size_t>(1, p.todo.size()))));
+  logger.line(plan_line(sc, p, o) + ", " + std::to_string(workers) + " at a time");
+  logger.line("run folder: " + p.run_dir.string());
+
+  RunTally t;
+  t.workers = workers;
+  t.how = std::to_string(workers) + " parallel campaigns";
+  std::size_t next = 0;
+  int finished = 0;
+  auto take = [&]() -> std::optional<std::size_t> {
+    if (next >= p.todo.size()) return std::nullopt;
+    return p.todo[next++];
+  };
+  auto done = [&](const JobOutcome& out) {
+    const Job& job = p.all[out.job];
+    const std::string what = job.label + " seed " + std::to_string(job.seed);
+    if (out.status == JobOutcome::Status::completed) {
+      ++finished;
+      ++t.ran;
+      const CampaignMetrics& m = *out.metrics;
+      logger.line("[" + std::to_string(finished + p.reused) + "/" + std::to_string(p.owned) + "] " + what + ": " +
+                  std::to_string(m.measurements) + " measurements (" + m.end + "), campaign " + seconds(m.wall_s) +
+                  " + metrics " + seconds(m.metrics_wall_s));
+    } else if (out.status == JobOutcome::Status::failed) {
+      ++t.failed;
+      logger.line("FAILED " + what + ": " + out.error);
+    } else {
+      logger.line("stopped " + what);
+    }
+  };
+  run_jobs(sc, p.all, workers, take, done, o.stop, o.log);
+  t.interrupted = o.stop && o.stop->load();
+  return finish_run(sc, p, o, t);
 }
 
 }  // namespace sdm::bench

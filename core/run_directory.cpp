@@ -4,6 +4,7 @@
 
 #include <H5public.h>
 #include <Eigen/Core>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -66,7 +67,10 @@ fs::path create_run_directory(const fs::path& results_root, const std::string& s
 }
 
 void write_file_atomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
+  // A name of its own per writer: two processes (shards sharing a run folder) may write the same
+  // file at once, and each must rename a complete file of its own.
+  static std::atomic<unsigned> counter{0};
+  const fs::path tmp = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f) throw Error("cannot write " + tmp.string());
@@ -76,7 +80,11 @@ void write_file_atomically(const fs::path& path, const std::string& text) {
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
-  if (ec) throw Error("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
+  if (ec) {
+    const std::string why = ec.message();
+    fs::remove(tmp, ec);
+    throw Error("cannot rename " + tmp.string() + " to " + path.string() + ": " + why);
+  }
 }
 
 namespace {

@@ -17,7 +17,8 @@ void check_writable(const std::filesystem::path& results_root);
 /// Creates a fresh, empty run folder and returns its path. Throws sdm::Error on failure.
 std::filesystem::path create_run_directory(const std::filesystem::path& results_root, const std::string& scenario_name);
 
-/// Writes `text` to `path` via a temporary file and rename, so a reader never sees a half file.
+/// Writes `text` to `path` via a temporary file (named per process and call) and rename, so a
+/// reader never sees a half file, and concurrent writers of one path each rename a whole one.
 void write_file_atomically(const std::filesystem::path& path, const std::string& text);
 
 /// Git commit, version and library versions of this build, as JSON.
@@ -31,6 +32,8 @@ class Manifest {
   nlohmann::json& extra() { return data_["extra"]; }
   /// Marks the end time and final status ("ok", "failed: ...", "interrupted").
   void finish(const std::string& status);
+  /// Sets the status without marking the end (e.g. a folder that shard runs fill).
+  void set_status(const std::string& status) { data_["status"] = status; }
   void write(const std::filesystem::path& run_dir) const;
   const nlohmann::json& json() const { return data_; }
   static std::string now_utc_iso8601();
