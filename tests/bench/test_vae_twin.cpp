@@ -5,9 +5,9 @@
 // The film is chosen from the physics, inside the literature ranges of PHYSICS.md, so that a
 // 16 px patch shows which motif its centre pixel is on and the I–V curve does too:
 //   * grains of 1 µm on 12.5 nm pixels (80 px, five patch widths; σ_ln 0.3, the narrow end),
-//     so 65 % of grain-interior patches hold no boundary pixel — on scenarios/default.toml's
-//     film (0.3 µm grains, 19 px) only 7 % do not, and such a patch looks like a shifted
-//     boundary patch;
+//     so 65 % of grain-interior pixels have no boundary within 8 px (half a patch); on
+//     scenarios/default.toml's film (0.3 µm grains, 19 px) only 7 % have none, and their
+//     patches look like shifted boundary patches;
 //   * deep, wide grooves (40 nm, FWHM 40 nm = 3.2 px: the top of 5–50 / 10–40 nm) under a sharp
 //     10 nm tip and the lowest typical roughness (5 nm RMS), so a groove stands out of the noise;
 //   * strongly motif-dependent transport: boundaries with ions ×30 faster and conductance ×2,
