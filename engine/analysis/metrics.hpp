@@ -17,6 +17,13 @@ double knn_accuracy(const Eigen::MatrixXd& points, const std::vector<int>& label
 /// The leave-one-out kNN prediction of every point (same rules as knn_accuracy).
 std::vector<int> knn_predict_loo(const Eigen::MatrixXd& points, const std::vector<int>& labels, int k);
 
+/// k-nearest-neighbour prediction of each row of `queries` from labelled `reference` rows (same
+/// rules as knn_accuracy; no point is left out, k is capped at the reference count). For scoring
+/// a latent map on points it was not fitted on (another film, unmeasured pixels). Throws
+/// sdm::Error for an empty reference, k < 1, mismatched sizes or non-finite coordinates.
+std::vector<int> knn_predict(const Eigen::MatrixXd& reference, const std::vector<int>& labels, const Eigen::MatrixXd& queries,
+                             int k);
+
 /// Balanced accuracy: the mean over the labels present of the fraction of that label's points
 /// predicted correctly (chance = 1 / number of labels, whatever the class sizes).
 double balanced_accuracy(const std::vector<int>& truth, const std::vector<int>& predicted);

@@ -227,7 +227,7 @@ nlohmann::json config_to_json(const VaeConfig& c) {
           {"beta_kl", c.beta_kl},
           {"gamma_similarity", c.gamma_similarity},
           {"tie_warmup_fraction", c.tie_warmup_fraction},
-          {"tie_detach_image", c.tie_detach_image},
+          {"tie_moves", c.tie_moves},
           {"coordinate_invariance", c.coordinate_invariance},
           {"rotation_prior_rad", c.rotation_prior_rad},
           {"shift_prior", c.shift_prior},
@@ -251,7 +251,11 @@ VaeConfig config_from_json(const nlohmann::json& j) {
   c.beta_kl = j.at("beta_kl");
   c.gamma_similarity = j.at("gamma_similarity");
   c.tie_warmup_fraction = j.at("tie_warmup_fraction");
-  c.tie_detach_image = j.at("tie_detach_image");
+  // Files written before tie_moves existed carry the boolean tie_detach_image.
+  if (j.contains("tie_moves"))
+    c.tie_moves = j.at("tie_moves");
+  else
+    c.tie_moves = j.at("tie_detach_image").get<bool>() ? "curve" : "both";
   c.coordinate_invariance = j.at("coordinate_invariance");
   c.rotation_prior_rad = j.at("rotation_prior_rad");
   c.shift_prior = j.at("shift_prior");
@@ -280,6 +284,8 @@ void validate_config(const VaeConfig& c) {
   if (!(c.shift_prior > 0)) bad("shift_prior", "must be > 0");
   if (c.spatial_decoder_layers < 1) bad("spatial_decoder_layers", "must be >= 1");
   if (c.curve_points < 2) bad("curve_points", "must be >= 2");
+  if (c.tie_moves != "both" && c.tie_moves != "curve" && c.tie_moves != "image")
+    bad("tie_moves", "must be both, curve or image (got \"" + c.tie_moves + "\")");
   if (c.patch_scaling != "global_minmax" && c.patch_scaling != "per_patch_minmax" && c.patch_scaling != "none")
     bad("patch_scaling", "must be global_minmax, per_patch_minmax or none (got \"" + c.patch_scaling + "\")");
   if (c.curve_scaling != "global_minmax" && c.curve_scaling != "per_curve_minmax" && c.curve_scaling != "none")
@@ -427,7 +433,12 @@ struct DualVae::Impl {
     auto [mu_s, lv_s] = net->curve_encoder->forward(x_curve);
     t.recon_curve = detail::bce_with_logits(net->curve_decoder->forward(sample(mu_s, lv_s)), x_curve);
     t.kl_curve = detail::gaussian_kl(mu_s, lv_s, torch::ones({config.latent_dim}, torch::kFloat32));
-    t.similarity = detail::l1_tie(config.tie_detach_image ? z_mean.detach() : z_mean, mu_s, net->tie);
+    if (config.tie_moves == "curve")
+      t.similarity = detail::l1_tie(z_mean.detach(), mu_s, net->tie);
+    else if (config.tie_moves == "image")
+      t.similarity = detail::l1_tie(z_mean, mu_s.detach(), net->tie.detach());
+    else
+      t.similarity = detail::l1_tie(z_mean, mu_s, net->tie);
     // Per pair: BCE + β·KL summed over features, plus γ × the mean absolute tie residual.
     t.total = t.recon_image + t.recon_curve + config.beta_kl * (t.kl_image + t.kl_curve) + gamma * t.similarity;
     return t;

@@ -14,7 +14,7 @@ void read_config(core::ConfigSection& s, VaeConfig& c) {
   s.read("beta_kl", c.beta_kl, Range::non_negative(1e4));
   s.read("gamma_similarity", c.gamma_similarity, Range::non_negative(1e6));
   s.read("tie_warmup_fraction", c.tie_warmup_fraction, Range::closed(0.0, 1.0));
-  s.read("tie_detach_image", c.tie_detach_image);
+  s.read("tie_moves", c.tie_moves, {"both", "curve", "image"});
   s.read("coordinate_invariance", c.coordinate_invariance);
   s.read("rotation_prior_rad", c.rotation_prior_rad, Range{0.0, 6.3, true, false});
   s.read("shift_prior", c.shift_prior, Range{0.0, 10.0, true, false});

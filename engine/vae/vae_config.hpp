@@ -21,9 +21,10 @@ struct VaeConfig {
   /// (both latents shrunk onto the origin, the tie trivially satisfied, im2spec uninformative);
   /// letting the two VAEs first learn informative latents avoided it. Same final objective.
   double tie_warmup_fraction = 0.25;
-  /// true: the tie moves A and the spectral encoder only (the image latent is its fixed target);
-  /// false (the paper): it pulls both latents.
-  bool tie_detach_image = false;
+  /// Which side the tie's gradient moves. "both" (the paper): it pulls μ_z, μ_s and A.
+  /// "curve": A and the spectral encoder only (the image latent is the fixed target).
+  /// "image": the image encoder only (A·μ_s is the fixed target and A stays at its identity start).
+  std::string tie_moves = "both";
   bool coordinate_invariance = true;   ///< image VAE with rotation + 2 translation latents (rVAE)
   double rotation_prior_rad = 1.5707963267948966;  ///< std of the rotation prior θ ~ N(0, σ²), π/2
   double shift_prior = 0.5;            ///< std of the shift priors (patch half-widths: coordinates span [−1, 1])

@@ -309,7 +309,7 @@ epochs = 50
 hidden = 64
 gamma_similarity = 3.5
 tie_warmup_fraction = 0.0
-tie_detach_image = true
+tie_moves = "curve"
 spatial_decoder_layers = 2
 curve_points = 128
 patch_scaling = "per_patch_minmax"
@@ -324,7 +324,7 @@ cluster_representatives = 3
   EXPECT_EQ(sc.vae.hidden, 64);
   EXPECT_EQ(sc.vae.gamma_similarity, 3.5);
   EXPECT_EQ(sc.vae.tie_warmup_fraction, 0.0);
-  EXPECT_TRUE(sc.vae.tie_detach_image);
+  EXPECT_EQ(sc.vae.tie_moves, "curve");
   EXPECT_EQ(sc.vae.spatial_decoder_layers, 2);
   EXPECT_EQ(sc.vae.curve_points, 128);
   EXPECT_EQ(sc.vae.patch_scaling, "per_patch_minmax");

@@ -174,6 +174,30 @@ TEST(Knn, LeaveOneOutAccuracyOnAHandWorkedExample) {
   EXPECT_THROW(knn_accuracy(x, y, 0), sdm::Error);
 }
 
+TEST(Metrics, KnnPredictsQueriesFromAReferenceSet) {
+  Eigen::MatrixXd ref(5, 1), q(4, 1);
+  ref << 0, 1, 2, 10, 11;
+  q << 0.4, 9, 6.2, 5.9;
+  const std::vector<int> y = {0, 0, 0, 1, 1};
+  // k = 1: 6.2 is 3.8 from 10 and 4.2 from 2; 5.9 is 3.9 from 2 and 4.1 from 10.
+  EXPECT_EQ(knn_predict(ref, y, q, 1), (std::vector<int>{0, 1, 1, 0}));
+  // k = 2: 6.2 and 5.9 each see one 0 and one 1; the tie goes to the nearer one.
+  EXPECT_EQ(knn_predict(ref, y, q, 2), (std::vector<int>{0, 1, 1, 0}));
+  // k = 3: 6.2 sees 10, 2, 11 → 1; 5.9 sees 2, 10 and then 1 (4.9 away, 11 is 5.1) → 0.
+  EXPECT_EQ(knn_predict(ref, y, q, 3), (std::vector<int>{0, 1, 1, 0}));
+  // k = 4: 5.9 sees 2, 10, 1, 11: two each, the tie goes to the nearest (2) → 0; 6.2 sees 10, 2,
+  // 11, 1: two each, nearest 10 → 1.
+  EXPECT_EQ(knn_predict(ref, y, q, 4), (std::vector<int>{0, 1, 1, 0}));
+  // k = 9 is capped at the 5 reference points: three 0s outvote two 1s everywhere.
+  EXPECT_EQ(knn_predict(ref, y, q, 9), (std::vector<int>{0, 0, 0, 0}));
+  // No point is left out: a query equal to a reference point is classified by it at k = 1.
+  EXPECT_EQ(knn_predict(ref, y, ref, 1), y);
+  EXPECT_THROW(knn_predict(ref, {0, 1}, q, 1), sdm::Error);
+  EXPECT_THROW(knn_predict(ref, y, q, 0), sdm::Error);
+  EXPECT_THROW(knn_predict(ref, y, Eigen::MatrixXd::Zero(2, 2), 1), sdm::Error);
+  EXPECT_THROW(knn_predict(Eigen::MatrixXd(0, 1), {}, q, 1), sdm::Error);
+}
+
 TEST(Metrics, RSquaredAndNormalisedRmse) {
   EXPECT_DOUBLE_EQ(r_squared({1, 2, 3}, {1, 2, 3}), 1.0);
   EXPECT_NEAR(r_squared({1, 2, 3}, {2, 2, 2}), 0.0, 1e-15);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/error.hpp"
@@ -234,6 +235,36 @@ TEST(DualVae, TheTiePullsPairedLatentsTogether) {
   EXPECT_FALSE(tie_tied.isApprox(Eigen::MatrixXd::Identity(2, 2), 1e-3));
 }
 
+TEST(DualVae, TieMovesOnlyTheSideItNames) {
+  // With the tie's gradient stopped on one side, that side trains exactly as without the tie
+  // (γ = 0): same seed, same latent draws, the same gradients bit for bit.
+  const Synthetic s = make_synthetic(4, 12);
+  auto fitted = [&](double gamma, const std::string& moves) {
+    VaeConfig c = small_config();
+    c.epochs = 60;
+    c.tie_warmup_fraction = 0.0;
+    c.gamma_similarity = gamma;
+    c.tie_moves = moves;
+    DualVae m(c, kSide, 4);
+    m.fit(s.patches, s.curves);
+    return m;
+  };
+  const DualVae untied = fitted(0.0, "both"), both = fitted(10.0, "both"), curve = fitted(10.0, "curve"),
+                image = fitted(10.0, "image");
+  const auto z = [&](const DualVae& m) { return m.encode_patches(s.patches).mean; };
+  const auto sl = [&](const DualVae& m) { return m.encode_curves(s.curves).mean; };
+  const Eigen::MatrixXd identity = Eigen::MatrixXd::Identity(2, 2);
+  EXPECT_EQ(z(curve), z(untied));      // "curve": the image VAE ignores the tie ...
+  EXPECT_NE(sl(curve), sl(untied));    // ... while the spectral encoder and A follow it
+  EXPECT_NE(curve.tie_matrix(), identity);
+  EXPECT_EQ(sl(image), sl(untied));    // "image": the spectral VAE ignores the tie, A stays I ...
+  EXPECT_EQ(image.tie_matrix(), identity);
+  EXPECT_NE(z(image), z(untied));      // ... and the image encoder follows it
+  EXPECT_NE(z(both), z(untied));       // "both" (the paper): every side moves
+  EXPECT_NE(sl(both), sl(untied));
+  EXPECT_NE(both.tie_matrix(), identity);
+}
+
 TEST(DualVae, SameSeedSameModelAndDifferentSeedDifferentModel) {
   VaeConfig c = small_config();
   c.epochs = 30;
@@ -252,6 +283,7 @@ TEST(DualVae, SaveThenLoadGivesIdenticalEncodingsAndPredictions) {
   VaeConfig c = small_config();
   c.epochs = 20;
   c.rotation_prior_rad = 0.7;
+  c.tie_moves = "curve";
   const Synthetic s = make_synthetic(4, 9);
   DualVae m(c, kSide, 5);
   m.fit(s.patches, s.curves);
@@ -261,6 +293,7 @@ TEST(DualVae, SaveThenLoadGivesIdenticalEncodingsAndPredictions) {
   EXPECT_TRUE(back.trained());
   EXPECT_EQ(back.patch_side(), kSide);
   EXPECT_EQ(back.config().rotation_prior_rad, 0.7);
+  EXPECT_EQ(back.config().tie_moves, "curve");
   const auto e1 = m.encode_patches(s.patches), e2 = back.encode_patches(s.patches);
   EXPECT_EQ(e1.mean, e2.mean);
   EXPECT_EQ(e1.variance, e2.variance);
@@ -338,6 +371,9 @@ TEST(DualVae, RejectsBadInputsClearly) {
   VaeConfig bad = c;
   bad.patch_scaling = "log";
   expect_error([&] { DualVae(bad, kSide, 1); }, "patch_scaling");
+  bad = c;
+  bad.tie_moves = "neither";
+  expect_error([&] { DualVae(bad, kSide, 1); }, "tie_moves");
   VaeConfig none = c;
   none.curve_scaling = "none";
   DualVae raw(none, kSide, 1);
