@@ -1,15 +1,10 @@
-// Shards and job claiming: every job owned by exactly one shard; a claim is won once.
+// Shards: every job owned by exactly one shard; malformed K/N refused with the allowed form.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <set>
 
 #include "bench/distributed/shard.hpp"
 #include "core/error.hpp"
 #include "sdm_test_support.hpp"
 
-using sdm::bench::distributed::JobBoard;
 using sdm::bench::distributed::Shard;
 
 TEST(Shard, ParsesOneBasedKOverN) {
@@ -39,38 +34,4 @@ TEST(Shard, RejectsMalformedTextWithTheAllowedForm) {
       EXPECT_NE(std::string(e.what()).find("1 <= K <= N"), std::string::npos) << e.what();
     }
   }
-}
-
-TEST(JobBoard, ConcurrentProcessesClaimEachJobOnce) {
-  sdm::test::TempDir dir;
-  constexpr int kJobs = 40, kProcs = 4;
-  std::vector<pid_t> children;
-  for (int p = 0; p < kProcs; ++p) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      JobBoard board(dir.path(), "a1");
-      std::vector<int> pending(kJobs);
-      for (int i = 0; i < kJobs; ++i) pending[i] = i;
-      while (auto j = board.claim_next(pending)) sdm::test::write_text(dir / ("won-" + std::to_string(*j) + "-" + std::to_string(p)), "");
-      ::_exit(0);
-    }
-    children.push_back(pid);
-  }
-  for (pid_t c : children) ::waitpid(c, nullptr, 0);
-  std::multiset<int> won;
-  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("won-", 0) == 0) won.insert(std::stoi(name.substr(4)));
-  }
-  EXPECT_EQ(won.size(), std::size_t(kJobs));
-  for (int j = 0; j < kJobs; ++j) EXPECT_EQ(won.count(j), 1u) << "job " << j;
-}
-
-TEST(JobBoard, ANewAttemptCanReclaimJobsOfADeadOne) {
-  sdm::test::TempDir dir;
-  JobBoard first(dir.path(), "attempt1");
-  EXPECT_TRUE(first.try_claim(3));
-  EXPECT_FALSE(first.try_claim(3));
-  JobBoard second(dir.path(), "attempt2");
-  EXPECT_TRUE(second.try_claim(3));
 }
