@@ -25,10 +25,10 @@
 #include "engine/campaign/campaign_file.hpp"
 #include "hardware/backend_factory.hpp"
 #include "hardware/replay/dataset.hpp"
+#include "app/background_sdm.hpp"
 #include "sdm_test_support.hpp"
 #include "sim/film.hpp"
 
-extern char** environ;
 
 namespace fs = std::filesystem;
 namespace C = sdm::engine::campaign;
@@ -184,54 +184,6 @@ struct Campaigns {
 Campaigns& campaigns() {
   static Campaigns c;
   return c;
-}
-
-/// The sdm binary in the background, output to a file.
-class Background {
- public:
-  Background(const std::vector<std::string>& args, const fs::path& log) {
-    std::vector<std::string> argv = {SDM_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    std::vector<char*> a;
-    for (auto& s : argv) a.push_back(s.data());
-    a.push_back(nullptr);
-    if (posix_spawn(&pid_, SDM_BINARY, &fa, nullptr, a.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  ~Background() {
-    if (pid_ > 0 && !done_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  bool running() {
-    if (done_) return false;
-    if (::waitpid(pid_, &status_, WNOHANG) == pid_) done_ = true;
-    return !done_;
-  }
-  void signal(int sig) { ::kill(pid_, sig); }
-  int wait() {
-    if (!done_) ::waitpid(pid_, &status_, 0), done_ = true;
-    return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool done_ = false;
-  int status_ = 0;
-};
-
-bool wait_until(const std::function<bool()>& cond, double timeout_s) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
 }
 
 }  // namespace
@@ -540,8 +492,8 @@ TEST(CmdAnalyze, CtrlCDuringTheFitStopsWithExitFourAndWritesNothing) {
   const fs::path run = campaigns().copy(campaigns().twin, "twin_int");
   const auto before = snapshot(run);
   TempDir t;
-  Background b({"analyze", run.string(), "--epochs", "1000000"}, t / "log");
-  ASSERT_TRUE(wait_until([&] { return slurp(t / "log").find("fitting") != std::string::npos || !b.running(); }, 60))
+  sdm::test::BackgroundSdm b({"analyze", run.string(), "--epochs", "1000000"}, t / "log");
+  ASSERT_TRUE(sdm::test::wait_until([&] { return slurp(t / "log").find("fitting") != std::string::npos || !b.running(); }, 60))
       << slurp(t / "log");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ASSERT_TRUE(b.running()) << slurp(t / "log");

@@ -20,9 +20,9 @@
 #include "engine/campaign/campaign.hpp"
 #include "engine/campaign/campaign_file.hpp"
 #include "engine/campaign/step_journal.hpp"
+#include "app/background_sdm.hpp"
 #include "sdm_test_support.hpp"
 
-extern char** environ;
 
 namespace fs = std::filesystem;
 namespace C = sdm::engine::campaign;
@@ -55,53 +55,6 @@ std::string trimmed(std::string s) {
   return nl == std::string::npos ? s : s.substr(nl + 1);
 }
 
-/// The sdm binary in the background, output to a file.
-class Background {
- public:
-  explicit Background(const std::vector<std::string>& args, const fs::path& log) {
-    std::vector<std::string> argv = {SDM_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    std::vector<char*> a;
-    for (auto& s : argv) a.push_back(s.data());
-    a.push_back(nullptr);
-    if (posix_spawn(&pid_, SDM_BINARY, &fa, nullptr, a.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  ~Background() {
-    if (pid_ > 0 && !done_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  bool running() {
-    if (done_) return false;
-    int st = 0;
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-      done_ = true;
-      status_ = st;
-    }
-    return !done_;
-  }
-  void signal(int sig) { ::kill(pid_, sig); }
-  /// Exit code (or 128 + signal).
-  int wait() {
-    if (!done_) {
-      ::waitpid(pid_, &status_, 0);
-      done_ = true;
-    }
-    return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool done_ = false;
-  int status_ = 0;
-};
-
 /// Measurements in a run's journal right now (0 while it does not exist yet).
 size_t journal_steps(const fs::path& run_root) {
   std::error_code ec;
@@ -114,15 +67,6 @@ size_t journal_steps(const fs::path& run_root) {
     return n;
   }
   return 0;
-}
-
-bool wait_until(const std::function<bool()>& cond, double timeout_s) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return false;
 }
 
 void expect_same_campaign(const C::CampaignData& a, const C::CampaignData& b) {
@@ -196,8 +140,8 @@ TEST(CmdRun, KilledRepeatedlyAndResumedEndsWithTheUninterruptedCampaign) {
   std::mt19937 rng(1);
   std::uniform_int_distribution<int> jitter_ms(0, 60);
   {
-    Background b({"run", (t / "tiny.toml").string(), "--results", (t / "split").string()}, t / "log0");
-    ASSERT_TRUE(wait_until([&] { return journal_steps(t / "split") >= 4 || !b.running(); }, 120)) << "no progress";
+    sdm::test::BackgroundSdm b({"run", (t / "tiny.toml").string(), "--results", (t / "split").string()}, t / "log0");
+    ASSERT_TRUE(sdm::test::wait_until([&] { return journal_steps(t / "split") >= 4 || !b.running(); }, 120)) << "no progress";
     std::this_thread::sleep_for(std::chrono::milliseconds(jitter_ms(rng)));  // land anywhere in a step
     b.signal(SIGKILL);
     EXPECT_EQ(b.wait(), 128 + SIGKILL);
@@ -206,8 +150,8 @@ TEST(CmdRun, KilledRepeatedlyAndResumedEndsWithTheUninterruptedCampaign) {
   for (int kill = 1; kill <= 2; ++kill) {  // killed again while resuming
     const size_t before = journal_steps(t / "split");
     ASSERT_LT(before, size_t(budget));
-    Background b({"run", "--resume", run.string()}, t / ("log" + std::to_string(kill)));
-    ASSERT_TRUE(wait_until([&] { return journal_steps(t / "split") >= before + 3 || !b.running(); }, 120));
+    sdm::test::BackgroundSdm b({"run", "--resume", run.string()}, t / ("log" + std::to_string(kill)));
+    ASSERT_TRUE(sdm::test::wait_until([&] { return journal_steps(t / "split") >= before + 3 || !b.running(); }, 120));
     std::this_thread::sleep_for(std::chrono::milliseconds(jitter_ms(rng)));
     b.signal(SIGKILL);
     b.wait();
@@ -227,8 +171,8 @@ TEST(CmdRun, InterruptStopsCleanlyWithExitFourAndTheResumeHint) {
   write_text(t / "tiny.toml", scenario("random", 20, 0.02));
   const auto whole = run_sdm("run '" + (t / "tiny.toml").string() + "' --results '" + (t / "whole").string() + "'");
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
-  Background b({"run", (t / "tiny.toml").string(), "--results", (t / "split").string()}, t / "log");
-  ASSERT_TRUE(wait_until([&] { return journal_steps(t / "split") >= 3 || !b.running(); }, 60));
+  sdm::test::BackgroundSdm b({"run", (t / "tiny.toml").string(), "--results", (t / "split").string()}, t / "log");
+  ASSERT_TRUE(sdm::test::wait_until([&] { return journal_steps(t / "split") >= 3 || !b.running(); }, 60));
   b.signal(SIGINT);
   EXPECT_EQ(b.wait(), 4);
   std::ifstream lf(t / "log");
