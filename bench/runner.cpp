@@ -126,26 +126,6 @@ class LandingRecorder : public hardware::MicroscopeBackend {
   std::shared_ptr<sim::Twin> twin_;
 };
 
-class Logger {
- public:
-  explicit Logger(std::ostream* o) : out_(o) {}
-  void line(const std::string& s) {
-    if (!out_) return;
-    std::lock_guard<std::mutex> lock(mutex_);
-    *out_ << s << std::endl;
-  }
-
- private:
-  std::ostream* out_;
-  std::mutex mutex_;
-};
-
-std::string seconds(double s) {
-  char b[32];
-  std::snprintf(b, sizeof b, s < 100 ? "%.1f s" : "%.0f s", s);
-  return b;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -236,7 +216,7 @@ void check_bench_inputs(const Scenario& sc, const BenchOptions& o) {
 
 CampaignMetrics run_job(const Scenario& sc, const Job& job, TruthCache* cache, const std::atomic<bool>* stop,
                         std::ostream* log) {
-  Logger logger(log);
+  ProgressLog logger(log);
   const auto t0 = std::chrono::steady_clock::now();
   std::error_code ec;
   fs::create_directories(job.directory, ec);
@@ -265,7 +245,7 @@ CampaignMetrics run_job(const Scenario& sc, const Job& job, TruthCache* cache, c
     if (p.step * 4 >= next_report * budget) {
       while (p.step * 4 >= next_report * budget) ++next_report;
       logger.line("  " + job.label + " seed " + std::to_string(job.seed) + ": " + std::to_string(p.step) + "/" +
-                  std::to_string(p.budget) + " measurements, " + seconds(p.elapsed_s));
+                  std::to_string(p.budget) + " measurements, " + format_seconds(p.elapsed_s));
     }
   };
   engine::campaign::CampaignOutcome out = engine::campaign::run_campaign(spec, scope, progress, stop);
@@ -603,7 +583,7 @@ RunPlan open_run(const Scenario& sc, const BenchOptions& o) {
 void run_jobs(const Scenario& sc, const std::vector<Job>& all, int workers,
               const std::function<std::optional<std::size_t>()>& next, const std::function<void(const JobOutcome&)>& done,
               const std::atomic<bool>* stop, std::ostream* log, const std::string& who) {
-  Logger logger(log);
+  ProgressLog logger(log);
   TruthCache cache;
   std::mutex mutex;
   auto worker = [&]() {
@@ -689,7 +669,7 @@ void summarise_run(const Scenario& sc, const fs::path& run_dir, const std::vecto
   const nlohmann::json build = core::build_info();
   std::vector<std::string> facts = {"Run folder: " + run_dir.string()};
   facts.insert(facts.end(), head_facts.begin(), head_facts.end());
-  facts.push_back("Summed campaign time " + seconds(campaign_s) + ", metric time " + seconds(metrics_s));
+  facts.push_back("Summed campaign time " + format_seconds(campaign_s) + ", metric time " + format_seconds(metrics_s));
   facts.push_back("Backend: " + sc.backend.kind);
   facts.push_back("Build: sdm " + build.value("sdm_version", std::string("?")) + ", commit " +
                   build.value("git_commit", std::string("?")));
@@ -697,7 +677,7 @@ void summarise_run(const Scenario& sc, const fs::path& run_dir, const std::vecto
 }
 
 BenchResult finish_run(const Scenario& sc, RunPlan& p, const BenchOptions& o, const RunTally& t) {
-  Logger logger(o.log);
+  ProgressLog logger(o.log);
   BenchResult r;
   r.run_dir = p.run_dir;
   r.jobs = int(p.all.size());
@@ -751,7 +731,7 @@ BenchResult finish_run(const Scenario& sc, RunPlan& p, const BenchOptions& o, co
   }
 
   const std::vector<std::string> facts = {
-      "Wall time of this invocation: " + seconds(r.wall_s) + " with " + t.how,
+      "Wall time of this invocation: " + format_seconds(r.wall_s) + " with " + t.how,
       "Campaigns: " + std::to_string(load_campaign_metrics(p.all).size()) + " of " + std::to_string(p.all.size()) +
           " with metrics (" + std::to_string(r.ran) + " run now, " + std::to_string(r.reused) + " from an earlier invocation)",
   };
@@ -770,7 +750,7 @@ BenchResult finish_run(const Scenario& sc, RunPlan& p, const BenchOptions& o, co
 
 BenchResult run_bench(const Scenario& sc, const BenchOptions& o) {
   RunPlan p = open_run(sc, o);
-  Logger logger(o.log);
+  ProgressLog logger(o.log);
   const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
   const int workers = std::max(1, std::min<int>(o.workers > 0 ? o.workers : cores, int(std::max<std::size_t>(1, p.todo.size()))));
   logger.line(plan_line(sc, p, o) + ", " + std::to_string(workers) + " at a time");
@@ -793,8 +773,8 @@ BenchResult run_bench(const Scenario& sc, const BenchOptions& o) {
       ++t.ran;
       const CampaignMetrics& m = *out.metrics;
       logger.line("[" + std::to_string(finished + p.reused) + "/" + std::to_string(p.owned) + "] " + what + ": " +
-                  std::to_string(m.measurements) + " measurements (" + m.end + "), campaign " + seconds(m.wall_s) +
-                  " + metrics " + seconds(m.metrics_wall_s));
+                  std::to_string(m.measurements) + " measurements (" + m.end + "), campaign " + format_seconds(m.wall_s) +
+                  " + metrics " + format_seconds(m.metrics_wall_s));
     } else if (out.status == JobOutcome::Status::failed) {
       ++t.failed;
       logger.line("FAILED " + what + ": " + out.error);
@@ -805,6 +785,18 @@ BenchResult run_bench(const Scenario& sc, const BenchOptions& o) {
   run_jobs(sc, p.all, workers, take, done, o.stop, o.log);
   t.interrupted = o.stop && o.stop->load();
   return finish_run(sc, p, o, t);
+}
+
+void ProgressLog::line(const std::string& text) {
+  if (!out_) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  *out_ << text << std::endl;
+}
+
+std::string format_seconds(double s) {
+  char b[32];
+  std::snprintf(b, sizeof b, s < 100 ? "%.1f s" : "%.0f s", s);
+  return b;
 }
 
 }  // namespace sdm::bench

@@ -29,6 +29,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -164,5 +165,20 @@ std::vector<CampaignMetrics> load_campaign_metrics(const std::vector<Job>& jobs)
 
 /// Limits torch, OpenMP and OpenBLAS in the calling thread to one thread.
 void use_one_compute_thread();
+
+/// Progress lines written by several worker threads: one lock per line, so lines never
+/// interleave. A null stream makes it silent.
+class ProgressLog {
+ public:
+  explicit ProgressLog(std::ostream* out) : out_(out) {}
+  void line(const std::string& text);
+
+ private:
+  std::ostream* out_;
+  std::mutex mutex_;
+};
+
+/// A duration for progress lines: "12.3 s" below 100 s, "123 s" from there on.
+std::string format_seconds(double s);
 
 }  // namespace sdm::bench

@@ -26,26 +26,6 @@ constexpr int kToRoot = 11;
 constexpr int kToWorker = 12;
 constexpr auto kIdle = std::chrono::milliseconds(10);  // pause between polls when nothing arrived
 
-class Lines {
- public:
-  explicit Lines(std::ostream* o) : out_(o) {}
-  void operator()(const std::string& s) {
-    if (!out_) return;
-    std::lock_guard<std::mutex> lock(mutex_);
-    *out_ << s << std::endl;
-  }
-
- private:
-  std::ostream* out_;
-  std::mutex mutex_;
-};
-
-std::string secs(double s) {
-  char b[32];
-  std::snprintf(b, sizeof b, s < 100 ? "%.1f s" : "%.0f s", s);
-  return b;
-}
-
 const char* status_name(JobOutcome::Status s) {
   switch (s) {
     case JobOutcome::Status::completed: return "completed";
@@ -72,7 +52,7 @@ void warn_if_pinned(int per_rank, int rank, std::ostream* log) {
 
 RankOutcome run_root(const fs::path& scenario_file, const BenchOptions& o, MpiContext& mpi,
                      const std::function<int(const BenchResult&)>& exit_code_of) {
-  Lines log(o.log);
+  ProgressLog log(o.log);
   Scenario sc;
   RunPlan p;
   const int per_rank = o.workers > 0 ? o.workers : 1;
@@ -92,9 +72,9 @@ RankOutcome run_root(const fs::path& scenario_file, const BenchOptions& o, MpiCo
                      {"workers", per_rank}}
                     .dump());
   try {
-    log(plan_line(sc, p, o) + ", on " + std::to_string(mpi.size()) + " MPI ranks x " + std::to_string(per_rank) +
+    log.line(plan_line(sc, p, o) + ", on " + std::to_string(mpi.size()) + " MPI ranks x " + std::to_string(per_rank) +
         " at a time");
-    log("run folder: " + p.run_dir.string());
+    log.line("run folder: " + p.run_dir.string());
     warn_if_pinned(per_rank, 0, o.log);
 
     std::mutex mutex;
@@ -115,7 +95,7 @@ RankOutcome run_root(const fs::path& scenario_file, const BenchOptions& o, MpiCo
       if (out.status == JobOutcome::Status::completed) {
         if (!load_job_metrics(job)) {
           if (!out.metrics) throw Error("rank " + std::to_string(rank) + " finished " + what + " but sent no metrics");
-          log("warning: " + (job.directory / "metrics.json").string() + " written by rank " + std::to_string(rank) +
+          log.line("warning: " + (job.directory / "metrics.json").string() + " written by rank " + std::to_string(rank) +
               " is not visible from rank 0 (is the run folder on a file system every rank shares?); writing the copy it sent");
           std::error_code ec;
           fs::create_directories(job.directory, ec);
@@ -124,20 +104,20 @@ RankOutcome run_root(const fs::path& scenario_file, const BenchOptions& o, MpiCo
         ++finished;
         ++t.ran;
         const CampaignMetrics& m = *out.metrics;
-        log("[" + std::to_string(finished + p.reused) + "/" + std::to_string(p.owned) + "] " + what + ": " +
-            std::to_string(m.measurements) + " measurements (" + m.end + "), campaign " + secs(m.wall_s) + " + metrics " +
-            secs(m.metrics_wall_s) + where);
+        log.line("[" + std::to_string(finished + p.reused) + "/" + std::to_string(p.owned) + "] " + what + ": " +
+            std::to_string(m.measurements) + " measurements (" + m.end + "), campaign " + format_seconds(m.wall_s) + " + metrics " +
+            format_seconds(m.metrics_wall_s) + where);
       } else if (out.status == JobOutcome::Status::failed) {
         ++t.failed;
-        log("FAILED " + what + where + ": " + out.error);
+        log.line("FAILED " + what + where + ": " + out.error);
       } else if (!stopping) {
         // That rank was stopped on its own: the job goes back for another rank, from its start.
         std::error_code ec;
         fs::remove_all(job.directory, ec);
         queue.push_front(out.job);
-        log((returned ? "returned " : "stopped ") + what + where + ", back in the queue");
+        log.line((returned ? "returned " : "stopped ") + what + where + ", back in the queue");
       } else {
-        log("stopped " + what + where);
+        log.line("stopped " + what + where);
       }
     };
     auto take = [&](int rank) -> std::optional<std::size_t> {
@@ -220,7 +200,7 @@ RankOutcome run_root(const fs::path& scenario_file, const BenchOptions& o, MpiCo
     local.join();
     t.interrupted = stopping || !queue.empty();
     if (!queue.empty() && !stopping)
-      log(std::to_string(queue.size()) + " campaign(s) handed back by stopped ranks were not run");
+      log.line(std::to_string(queue.size()) + " campaign(s) handed back by stopped ranks were not run");
     RankOutcome out;
     out.result = finish_run(sc, p, o, t);
     out.exit_code = exit_code_of(*out.result);
