@@ -7,9 +7,9 @@
 #include <set>
 #include <sstream>
 
-#include <dlfcn.h>
 #include <gnu/libc-version.h>
 
+#include "core/blas.hpp"
 #include "core/error.hpp"
 #include "core/run_directory.hpp"
 
@@ -72,9 +72,7 @@ nlohmann::json current_platform() {
       break;
     }
   p["cpu"] = cpu;
-  using Fn = char* (*)();
-  const Fn core = reinterpret_cast<Fn>(::dlsym(RTLD_DEFAULT, "openblas_get_corename"));
-  p["blas_core"] = core ? std::string(core()) : std::string("unknown");
+  p["blas_core"] = core::blas_info()["core"];
   const nlohmann::json b = core::build_info();
   p["libtorch"] = b.contains("libraries") ? b["libraries"].value("libtorch", std::string("unknown")) : std::string("unknown");
   p["libc"] = ::gnu_get_libc_version();

@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 #include <torch/csrc/api/include/torch/version.h>
 
+#include "core/blas.hpp"
 #include "core/error.hpp"
 
 namespace fs = std::filesystem;
@@ -128,6 +129,7 @@ Manifest::Manifest(std::string command, std::string scenario_name, std::string s
   data_["seed"] = seed;
   data_["build"] = build_info();
   data_["host"] = host;
+  data_["blas"] = blas_info();  // run time, not build time: the library the linker chose
   data_["start_time"] = now_utc_iso8601();
   data_["end_time"] = nullptr;
   data_["status"] = "running";
