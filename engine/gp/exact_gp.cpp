@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/target_clones.hpp"
 #include "engine/gp/detail/early_stopping.hpp"
 #include "engine/gp/detail/kernel_detail.hpp"
 #include "engine/gp/detail/lapack.hpp"
@@ -63,6 +64,58 @@ double factorise(KernelKind kind, const GpHyperparameters& h, const Eigen::Matri
   }
 }
 
+/// The one pass over the lower triangles behind the NLL gradient (see its caller): with
+/// G = K^-1 - alpha alpha^T (kinv: lower triangle of K^-1), W = G o phi with zero diagonal,
+/// accumulates rs = W 1, wz_k = W z_k, trace(G) and sum_ij G_ij C_ij. All matrices n x n
+/// column-major, z n x d column-major; rs and wz start at zero. The sums are vector
+/// reductions (omp simd: a fixed order for a given clone, so still deterministic).
+SDM_TARGET_CLONES
+void gradient_pass(int n, int d, const double* kinv_all, const double* c_all, const double* phi_all,
+                   const double* alpha, const double* z, double* rs, double* wz, double& trace_g, double& g_dot_c) {
+  std::vector<double> w(n);
+  for (int j = 0; j < n; ++j) {
+    const int len = n - j;
+    const std::size_t col = static_cast<std::size_t>(j) * n + j;
+    const double* __restrict kinv = kinv_all + col;
+    const double* __restrict cj = c_all + col;
+    const double* __restrict pj = phi_all + col;
+    const double* __restrict aj = alpha + j;
+    const double a0 = alpha[j];
+    double* __restrict wp = w.data();
+    double gc = 0;
+#pragma omp simd reduction(+ : gc)
+    for (int i = 0; i < len; ++i) {
+      const double g = kinv[i] - a0 * aj[i];
+      gc += g * cj[i];
+      wp[i] = g * pj[i];
+    }
+    const double g_jj = kinv[0] - a0 * a0;
+    trace_g += g_jj;
+    g_dot_c += 2.0 * gc - g_jj * cj[0];
+    wp[0] = 0.0;  // the diagonal has no distance derivative
+    double row_sum = 0;
+    double* __restrict rsp = rs + j;
+#pragma omp simd reduction(+ : row_sum)
+    for (int i = 1; i < len; ++i) {
+      rsp[i] += wp[i];
+      row_sum += wp[i];
+    }
+    rs[j] += row_sum;
+    for (int k = 0; k < d; ++k) {
+      const double* __restrict zk = z + static_cast<std::size_t>(k) * n + j;
+      double* __restrict wzk = wz + static_cast<std::size_t>(k) * n + j;
+      const double zjk = zk[0];
+      double acc = 0;
+#pragma omp simd reduction(+ : acc)
+      for (int i = 1; i < len; ++i) {
+        wzk[i] += wp[i] * zjk;
+        acc += wp[i] * zk[i];
+      }
+      wzk[0] += acc;
+    }
+  }
+}
+
 }  // namespace
 
 double cholesky_with_jitter(Eigen::MatrixXd& a, double scale, const CholeskyOptions& options) {
@@ -110,44 +163,7 @@ NllResult negative_log_marginal_likelihood(KernelKind kind, const GpHyperparamet
   double trace_g = 0, g_dot_c = 0;  // g_dot_c = sum_ij G_ij C_ij
   Eigen::VectorXd rs = Eigen::VectorXd::Zero(n);
   Eigen::MatrixXd wz = Eigen::MatrixXd::Zero(n, d);
-  Eigen::VectorXd w(n);
-  for (int j = 0; j < n; ++j) {
-    const int len = n - j;
-    const double* kinv = f.col(j).data() + j;
-    const double* cj = c.col(j).data() + j;
-    const double* pj = phi.col(j).data() + j;
-    const double* aj = alpha.data() + j;
-    const double a0 = alpha(j);
-    double* wp = w.data();
-    double gc = 0;
-    for (int i = 0; i < len; ++i) {
-      const double g = kinv[i] - a0 * aj[i];
-      gc += g * cj[i];
-      wp[i] = g * pj[i];
-    }
-    const double g_jj = kinv[0] - a0 * a0;
-    trace_g += g_jj;
-    g_dot_c += 2.0 * gc - g_jj * cj[0];
-    wp[0] = 0.0;  // the diagonal has no distance derivative
-    double row_sum = 0;
-    double* rsp = rs.data() + j;
-    for (int i = 1; i < len; ++i) {
-      rsp[i] += wp[i];
-      row_sum += wp[i];
-    }
-    rs(j) += row_sum;
-    for (int k = 0; k < d; ++k) {
-      const double* zk = z.col(k).data() + j;
-      double* wzk = wz.col(k).data() + j;
-      const double zjk = zk[0];
-      double acc = 0;
-      for (int i = 1; i < len; ++i) {
-        wzk[i] += wp[i] * zjk;
-        acc += wp[i] * zk[i];
-      }
-      wzk[0] += acc;
-    }
-  }
+  gradient_pass(n, d, f.data(), c.data(), phi.data(), alpha.data(), z.data(), rs.data(), wz.data(), trace_g, g_dot_c);
   res.d_hyper.noise_variance = 0.5 * trace_g;
   res.d_hyper.output_scale = 0.5 * g_dot_c;
   res.d_hyper.mean = -alpha.sum();

@@ -4,7 +4,9 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/target_clones.hpp"
 #include "engine/gp/detail/kernel_detail.hpp"
+#include "engine/gp/detail/vector_exp.hpp"
 
 namespace sdm::engine::gp {
 
@@ -33,7 +35,7 @@ Eigen::ArrayXd inverse_squared_length_scales(const Eigen::VectorXd& length_scale
 namespace {
 
 /// Squared scaled distances from rows [0, len) of `a` (column pointers) to the point b_j.
-inline void scaled_sq_dist(const double* const* a_cols, const double* b_j, const double* il2, Eigen::Index d,
+__attribute__((always_inline)) inline void scaled_sq_dist(const double* const* a_cols, const double* b_j, const double* il2, Eigen::Index d,
                            Eigen::Index len, double* d2) {
   {
     const double* a0 = a_cols[0];
@@ -53,11 +55,12 @@ inline void scaled_sq_dist(const double* const* a_cols, const double* b_j, const
   }
 }
 
-/// Unit kernel and phi from squared scaled distances (d2 is used as scratch). The
-/// polynomial/sqrt pass vectorises; the exp pass is a tight scalar loop (libm).
-inline void kernel_from_sq_dist(KernelKind kind, double* d2, double* c, double* phi, Eigen::Index len) {
+/// Unit kernel and phi from squared scaled distances (d2 is used as scratch). Every pass is
+/// branch-free arithmetic (exp_nonpositive, sqrt), so it vectorises in each target clone.
+__attribute__((always_inline)) inline void kernel_from_sq_dist(KernelKind kind, double* d2, double* c, double* phi,
+                                                               Eigen::Index len) {
   if (kind == KernelKind::rbf) {
-    for (Eigen::Index i = 0; i < len; ++i) c[i] = std::exp(-0.5 * d2[i]);
+    for (Eigen::Index i = 0; i < len; ++i) c[i] = exp_nonpositive(-0.5 * d2[i]);
     if (phi)
       for (Eigen::Index i = 0; i < len; ++i) phi[i] = c[i];
     return;
@@ -66,27 +69,21 @@ inline void kernel_from_sq_dist(KernelKind kind, double* d2, double* c, double* 
   if (phi) {
     for (Eigen::Index i = 0; i < len; ++i) {
       const double sr = std::sqrt(5.0 * d2[i]);
-      c[i] = 1.0 + sr + d2[i] * (5.0 / 3.0);
-      phi[i] = (5.0 / 3.0) * (1.0 + sr);
-      d2[i] = -sr;
-    }
-    for (Eigen::Index i = 0; i < len; ++i) {
-      const double e = std::exp(d2[i]);
-      c[i] *= e;
-      phi[i] *= e;
+      const double e = exp_nonpositive(-sr);
+      c[i] = (1.0 + sr + d2[i] * (5.0 / 3.0)) * e;
+      phi[i] = (5.0 / 3.0) * (1.0 + sr) * e;
     }
   } else {
     for (Eigen::Index i = 0; i < len; ++i) {
       const double sr = std::sqrt(5.0 * d2[i]);
-      c[i] = 1.0 + sr + d2[i] * (5.0 / 3.0);
-      d2[i] = -sr;
+      c[i] = (1.0 + sr + d2[i] * (5.0 / 3.0)) * exp_nonpositive(-sr);
     }
-    for (Eigen::Index i = 0; i < len; ++i) c[i] *= std::exp(d2[i]);
   }
 }
 
 }  // namespace
 
+SDM_TARGET_CLONES
 void unit_kernel(KernelKind kind, const Eigen::VectorXd& length_scale, const Eigen::MatrixXd& a,
                  const Eigen::MatrixXd& b, Eigen::MatrixXd& c, Eigen::MatrixXd* phi) {
   const Eigen::Index na = a.rows(), nb = b.rows(), d = a.cols();
@@ -105,6 +102,7 @@ void unit_kernel(KernelKind kind, const Eigen::VectorXd& length_scale, const Eig
   }
 }
 
+SDM_TARGET_CLONES
 void unit_kernel_lower(KernelKind kind, const Eigen::VectorXd& length_scale, const Eigen::MatrixXd& x,
                        Eigen::MatrixXd& c, Eigen::MatrixXd* phi) {
   const Eigen::Index n = x.rows(), d = x.cols();

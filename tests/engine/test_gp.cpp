@@ -4,12 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
+#include <vector>
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 
 #include "core/error.hpp"
+#include "engine/gp/detail/vector_exp.hpp"
 #include "engine/gp/exact_gp.hpp"
 #include "engine/gp/kernel.hpp"
 
@@ -279,6 +282,25 @@ void draw_from_gp(gp::KernelKind kind, const gp::GpHyperparameters& h, int n, in
 
 // Maximum-likelihood estimates from n = 400 points: the sampling spread of the noise
 // estimate is about sqrt(2/n) = 7 %, so +-25 % is more than three standard deviations.
+// The kernels' vectorisable exp against libm on its whole range, including the ends.
+TEST(VectorExp, WithinTwoUlpOfStdExpOnItsRange) {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> u(-708.0, 0.0);
+  std::vector<double> xs = {0.0, -0.0, -1e-300, -1e-17, -1e-9, -0.5 * std::log(2.0), -std::log(2.0), -1.0, -20.0,
+                            -707.999, -708.0};
+  for (int i = 0; i < 200000; ++i) xs.push_back(u(rng));
+  for (int i = 0; i < 20000; ++i) xs.push_back(-std::ldexp(1.0, -i % 60) * u(rng) / 708.0);  // near 0
+  double worst = 0;
+  for (double x : xs) {
+    const double want = std::exp(x), got = gp::detail::exp_nonpositive(x);
+    worst = std::max(worst, std::abs(got - want) / want);
+  }
+  EXPECT_LE(worst, 2 * std::numeric_limits<double>::epsilon()) << "max relative error " << worst;
+  EXPECT_EQ(gp::detail::exp_nonpositive(0.0), 1.0);
+  EXPECT_EQ(gp::detail::exp_nonpositive(-708.5), 0.0);   // documented: 0 instead of a subnormal
+  EXPECT_EQ(gp::detail::exp_nonpositive(-1e6), 0.0);
+}
+
 TEST(ExactGpTraining, RecoversKnownNoiseAndLengthScale) {
   for (gp::KernelKind kind : {gp::KernelKind::rbf, gp::KernelKind::matern52}) {
     const gp::GpHyperparameters truth = make_hyper(Eigen::VectorXd::Constant(1, 0.2), 1.5, 0.04, 0.7);

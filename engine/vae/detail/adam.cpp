@@ -3,17 +3,13 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "core/target_clones.hpp"
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SDM_ADAM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define SDM_ADAM_CLONES
-#endif
 
 namespace sdm::engine::vae::detail {
 namespace {
 
-SDM_ADAM_CLONES
+SDM_TARGET_CLONES
 void update(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v, long long n, float b1,
             float b2, float step_size, float inv_sqrt_bc2, float eps) {
   for (long long i = 0; i < n; ++i) {

@@ -8,14 +8,7 @@
 #include <vector>
 
 #include "core/error.hpp"
-
-// The per-sample pass is compiled for AVX-512, AVX2 and baseline x86-64 and picked at load
-// time (GCC function multi-versioning); elsewhere it is plain portable code.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SDM_KERNEL_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define SDM_KERNEL_CLONES
-#endif
+#include "core/target_clones.hpp"
 
 namespace sdm::engine::vae::detail {
 namespace {
@@ -79,9 +72,9 @@ struct Pass {
 
 constexpr int kPixels = 4;  // pixels per register block (amortises the per-k loads and stores)
 
-// One sample: logits of its P pixels and, with a target, Σ BCE and the gradients.
+// One sample (compiled per instruction set, see core/target_clones.hpp): logits of its P pixels and, with a target, Σ BCE and the gradients.
 // scratch: (5 + kPixels)·H floats. dw (H) receives this sample's Σ_j g_j·h_j (overwritten).
-SDM_KERNEL_CLONES
+SDM_TARGET_CLONES
 void sample_pass(int P, int H, const float* __restrict grid, const float* __restrict w, float b,
                  const float* __restrict a, const float* __restrict M, const float* __restrict x,
                  float* __restrict logits_out, bool grads, float* __restrict da, float* __restrict dM,
