@@ -17,6 +17,7 @@
 #include "core/error.hpp"
 #include "engine/gp/detail/early_stopping.hpp"
 #include "engine/gp/exact_gp.hpp"
+#include "engine/nn/dense_stack.hpp"
 
 namespace sdm::engine::gp {
 
@@ -94,6 +95,20 @@ struct FeatureExtractorImpl : torch::nn::Module {
       }
       if (biases[i].defined()) biases[i].zero_();
     }
+  }
+
+  /// The mlp as dense layers over the current parameter storage (ReLU after every layer but
+  /// the last), for engine/nn/dense_stack.hpp; empty for the cnn. Parameter order: weight,
+  /// bias per layer, the order of parameters().
+  std::vector<nn::DenseLayer> dense_layers() const {
+    std::vector<nn::DenseLayer> layers;
+    if (side > 0) return layers;
+    for (const auto& child : seq->children())
+      if (const auto* l = child->as<torch::nn::Linear>())
+        layers.push_back({l->weight.data_ptr<float>(), l->bias.data_ptr<float>(), static_cast<int>(l->weight.size(1)),
+                          static_cast<int>(l->weight.size(0)), nn::Activation::relu});
+    if (!layers.empty()) layers.back().activation = nn::Activation::none;
+    return layers;
   }
 
   torch::nn::Sequential seq{nullptr};
@@ -251,15 +266,29 @@ struct Dkl::Impl {
     return Eigen::Map<const RowMatrixD>(d.data_ptr<double>(), d.size(0), d.size(1));
   }
 
+  /// Latent features g(xn) of normalised rows, without autograd: the mlp through
+  /// nn::DenseStack (sgemm), the cnn through libtorch.
+  Eigen::MatrixXd latent(const torch::Tensor& xn) const {
+    const std::vector<nn::DenseLayer> layers = net->dense_layers();
+    if (layers.empty()) {
+      torch::NoGradGuard no_grad;
+      net->eval();
+      return to_matrix(net->forward(xn));
+    }
+    nn::DenseStack stack;
+    const auto rows = static_cast<Eigen::Index>(xn.size(0));
+    const float* z = stack.forward(layers, xn.data_ptr<float>(), static_cast<int>(rows));
+    return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(z, rows, cfg.latent_dim)
+        .cast<double>();
+  }
+
   /// Latent features of the rows of x, in chunks, without autograd.
   Eigen::MatrixXd embed_rows(const RowMatrixF& x) const {
-    torch::NoGradGuard no_grad;
-    net->eval();
     const Eigen::Index m = x.rows();
     Eigen::MatrixXd z(m, cfg.latent_dim);
     for (Eigen::Index start = 0; start < m; start += cfg.predict_chunk) {
       const Eigen::Index len = std::min<Eigen::Index>(cfg.predict_chunk, m - start);
-      z.middleRows(start, len) = to_matrix(net->forward(normalised(x, start, len)));
+      z.middleRows(start, len) = latent(normalised(x, start, len));
     }
     return z;
   }
@@ -305,11 +334,7 @@ struct Dkl::Impl {
   /// scale 1, noise 0.1, mean 0 (standardised units); fresh Adam moments.
   void initialise(const torch::Tensor& xn) {
     net->initialise(splitmix64(seed));
-    Eigen::MatrixXd z;
-    {
-      torch::NoGradGuard no_grad;
-      z = to_matrix(net->forward(xn));
-    }
+    const Eigen::MatrixXd z = latent(xn);
     GpHyperparameters h;
     h.length_scale = Eigen::VectorXd::Constant(n_length, median_pairwise_distance(z));
     h.output_scale = 1.0;
@@ -325,9 +350,7 @@ struct Dkl::Impl {
 
   /// Conditions every head on the embedded training data (no autograd).
   void condition_heads() {
-    torch::NoGradGuard no_grad;
-    net->eval();
-    const Eigen::MatrixXd z = to_matrix(net->forward(normalised(train_x, 0, train_x.rows())));
+    const Eigen::MatrixXd z = latent(normalised(train_x, 0, train_x.rows()));
     const Eigen::MatrixXd yn = standardised_targets();
     heads.clear();
     for (int t = 0; t < n_targets; ++t) {
@@ -440,6 +463,24 @@ FitReport Dkl::fit(const RowMatrixF& inputs, const Eigen::MatrixXd& targets) {
   Eigen::MatrixXd yb = yn;
   Eigen::MatrixXd dz(batch, latent);
   const double inv_b = 1.0 / static_cast<double>(batch);
+  // The mlp trains through nn::DenseStack (its gradients land in dense_grads, in the order of
+  // params); the cnn through libtorch's autograd.
+  const std::vector<nn::DenseLayer> layers = m.net->dense_layers();
+  const bool dense = !layers.empty();
+  nn::DenseStack stack;
+  std::vector<torch::Tensor> dense_grads;
+  std::vector<nn::DenseGradient> dense_views;
+  if (dense) {
+    if (n_net != 2 * layers.size()) throw Error("Dkl: internal error: mlp parameters do not pair up as weight, bias");
+    for (size_t l = 0; l < layers.size(); ++l) {
+      if (params[2 * l].data_ptr<float>() != layers[l].weight || params[2 * l + 1].data_ptr<float>() != layers[l].bias)
+        throw Error("Dkl: internal error: mlp parameter order differs from its layers");
+      dense_grads.push_back(torch::zeros_like(params[2 * l]));
+      dense_grads.push_back(torch::zeros_like(params[2 * l + 1]));
+      dense_views.push_back({dense_grads[2 * l].data_ptr<float>(), dense_grads[2 * l + 1].data_ptr<float>()});
+    }
+  }
+  Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> dz_float(batch, latent);
   m.net->train();
   for (int step = 0; step < m.cfg.steps; ++step) {
     if (batch < n) {
@@ -455,8 +496,16 @@ FitReport Dkl::fit(const RowMatrixF& inputs, const Eigen::MatrixXd& targets) {
       xb = xn.index_select(0, idx);
       for (Eigen::Index i = 0; i < batch; ++i) yb.row(i) = yn.row(order[i]);
     }
-    const torch::Tensor z64 = m.net->forward(xb).to(torch::kFloat64);
-    const Eigen::MatrixXd z = Impl::to_matrix(z64.detach());
+    torch::Tensor z64;
+    Eigen::MatrixXd z;
+    if (dense) {
+      const float* zf = stack.forward(layers, xb.data_ptr<float>(), static_cast<int>(batch));
+      z = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(zf, batch, latent)
+              .cast<double>();
+    } else {
+      z64 = m.net->forward(xb).to(torch::kFloat64);
+      z = Impl::to_matrix(z64.detach());
+    }
     double total = 0;
     dz.setZero();
     for (int t = 0; t < m.n_targets; ++t) {
@@ -479,12 +528,18 @@ FitReport Dkl::fit(const RowMatrixF& inputs, const Eigen::MatrixXd& targets) {
       rep.stopped_early = true;
       break;
     }
-    for (size_t i = 0; i < n_net; ++i)
-      if (params[i].grad().defined()) params[i].mutable_grad().zero_();
-    torch::Tensor gz = torch::empty({static_cast<std::int64_t>(batch), latent}, torch::kFloat64);
-    Eigen::Map<RowMatrixD>(gz.data_ptr<double>(), batch, latent) = dz * inv_b;
-    z64.backward(gz);
-    for (size_t i = 0; i < n_net; ++i) grads[i] = params[i].grad();
+    if (dense) {
+      dz_float = (dz * inv_b).cast<float>();
+      stack.backward(layers, xb.data_ptr<float>(), dz_float.data(), dense_views);
+      for (size_t i = 0; i < n_net; ++i) grads[i] = dense_grads[i];
+    } else {
+      for (size_t i = 0; i < n_net; ++i)
+        if (params[i].grad().defined()) params[i].mutable_grad().zero_();
+      torch::Tensor gz = torch::empty({static_cast<std::int64_t>(batch), latent}, torch::kFloat64);
+      Eigen::Map<RowMatrixD>(gz.data_ptr<double>(), batch, latent) = dz * inv_b;
+      z64.backward(gz);
+      for (size_t i = 0; i < n_net; ++i) grads[i] = params[i].grad();
+    }
     m.adam.apply(params, grads, m.cfg.learning_rate);
     ++rep.steps_run;
   }
@@ -520,11 +575,9 @@ Prediction Dkl::predict(const RowMatrixF& candidates) const {
   p.noise_variance.resize(m.n_targets);
   for (int t = 0; t < m.n_targets; ++t)
     p.noise_variance(t) = m.heads[t].hyperparameters().noise_variance * m.y_std(t) * m.y_std(t);
-  torch::NoGradGuard no_grad;
-  m.net->eval();
   for (Eigen::Index start = 0; start < rows; start += m.cfg.predict_chunk) {
     const Eigen::Index len = std::min<Eigen::Index>(m.cfg.predict_chunk, rows - start);
-    const Eigen::MatrixXd z = Impl::to_matrix(m.net->forward(m.normalised(candidates, start, len)));
+    const Eigen::MatrixXd z = m.latent(m.normalised(candidates, start, len));
     for (int t = 0; t < m.n_targets; ++t) {
       const GpPrediction g = m.heads[t].predict(z, static_cast<int>(len));
       const double sd = m.y_std(t);

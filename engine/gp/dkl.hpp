@@ -10,11 +10,12 @@
 //   z = g(x'),  x' = normalised input,   y_t' = f_t(z) + eps,  f_t ~ GP(m_t, k_t),  eps ~ N(0, noise_t)
 // Loss (minimised by Adam over the extractor weights and every head's hyperparameters):
 //   L = sum_t NLL_t / n   (exact NLL of head t, see engine/gp/exact_gp.hpp)
-// The extractor runs in float32 (libtorch); the GP algebra in float64 (LAPACK) with the
-// analytic gradient dNLL/dz pushed back through the extractor by autograd.
+// The extractor runs in float32: the mlp forward and backward by sgemm (engine/nn/dense_stack.hpp,
+// no autograd), the cnn through libtorch's autograd; the GP algebra in float64 (LAPACK) with
+// the analytic gradient dNLL/dz pushed back through the extractor.
 //
-// Determinism: every random draw (the weight initialisation, and the row subsets when
-// config.train_subset is set) comes from `seed`. Same inputs + seed + build + thread counts
+// Determinism: every random draw (the weight initialisation, and the row subsets once n
+// exceeds config.train_subset) comes from `seed`. Same inputs + seed + build + thread counts
 // (torch intra-op, OpenBLAS; this class sets neither) give bit-identical results; a
 // different thread count changes the last bits.
 #include <cstdint>
