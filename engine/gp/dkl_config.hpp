@@ -19,8 +19,10 @@ struct DklConfig {
   int steps = 100;                         ///< Adam steps per update
   double learning_rate = 0.01;
   bool warm_start = true;                  ///< false: refit from scratch each step (paper)
-  int train_subset = 0;                    ///< > 0: each Adam step uses the exact NLL of a random subset of this many
-                                           ///< rows (stochastic; for large n). 0: all rows, the exact full-batch NLL
+  int train_subset = 512;                  ///< > 0: once n exceeds it, each Adam step uses the exact NLL of a random
+                                           ///< subset of this many rows (stochastic; bounds a step at O(512^3) as a
+                                           ///< campaign grows; every scenario so far stays below it). 0: always all
+                                           ///< rows, the exact full-batch NLL. The posterior always uses all rows.
   int early_stop_patience = 20;            ///< steps without relative improvement before stopping (0: never)
   double early_stop_tolerance = 1e-4;      ///< progress: loss falls below the best by more than tol * max(1, |best|)
   double min_noise_variance = 1e-4;        ///< noise-variance floor of every head, standardised target units
