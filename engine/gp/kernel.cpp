@@ -35,8 +35,9 @@ Eigen::ArrayXd inverse_squared_length_scales(const Eigen::VectorXd& length_scale
 namespace {
 
 /// Squared scaled distances from rows [0, len) of `a` (column pointers) to the point b_j.
-__attribute__((always_inline)) inline void scaled_sq_dist(const double* const* a_cols, const double* b_j, const double* il2, Eigen::Index d,
-                           Eigen::Index len, double* d2) {
+__attribute__((always_inline)) inline void scaled_sq_dist(const double* const* a_cols, const double* b_j,
+                                                          const double* il2, Eigen::Index d, Eigen::Index len,
+                                                          double* d2) {
   {
     const double* a0 = a_cols[0];
     const double b0 = b_j[0], w0 = il2[0];
@@ -55,10 +56,10 @@ __attribute__((always_inline)) inline void scaled_sq_dist(const double* const* a
   }
 }
 
-/// Unit kernel and phi from squared scaled distances (d2 is used as scratch). Every pass is
-/// branch-free arithmetic (exp_nonpositive, sqrt), so it vectorises in each target clone.
-__attribute__((always_inline)) inline void kernel_from_sq_dist(KernelKind kind, double* d2, double* c, double* phi,
-                                                               Eigen::Index len) {
+/// Unit kernel and phi from squared scaled distances. Every pass is branch-free arithmetic
+/// (exp_nonpositive, sqrt), so it vectorises in each target clone.
+__attribute__((always_inline)) inline void kernel_from_sq_dist(KernelKind kind, const double* d2, double* c,
+                                                               double* phi, Eigen::Index len) {
   if (kind == KernelKind::rbf) {
     for (Eigen::Index i = 0; i < len; ++i) c[i] = exp_nonpositive(-0.5 * d2[i]);
     if (phi)
