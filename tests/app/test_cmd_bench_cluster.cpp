@@ -368,11 +368,15 @@ TEST_F(Cluster, AKilledMpiRankRerunCompletesTheSet) {
 #else
   sdm::test::TempDir dir;
   const fs::path run = dir / "run", log = dir / "log";
-  // SIGKILL rank 1 once a campaign is done: OpenMPI then ends the job.
+  // SIGKILL rank 1 as soon as the first campaign has written its metrics.json: OpenMPI then
+  // ends the job. Rank 1's pid is found first, so that the kill follows the first finished
+  // campaign within a few milliseconds (campaigns here take tens of milliseconds each).
   const std::string cmd = mpirun(2) + "bench " + q(scenario()) + " --run-dir " + q(run) + " > " + q(log) +
-                          " 2>&1 & m=$!; for i in $(seq 600); do grep -q '^\\[1/' " + q(log) +
-                          " && break; sleep 0.02; done; for c in $(pgrep -P $m); do tr '\\0' '\\n' < /proc/$c/environ | "
-                          "grep -q '^OMPI_COMM_WORLD_RANK=1$' && kill -KILL $c; done; wait $m; echo \"rc=$?\"";
+                          " 2>&1 & m=$!; r1=; for i in $(seq 2000); do for c in $(pgrep -P $m); do "
+                          "tr '\\0' '\\n' < /proc/$c/environ 2>/dev/null | grep -q '^OMPI_COMM_WORLD_RANK=1$' && r1=$c; "
+                          "done; [ -n \"$r1\" ] && break; sleep 0.005; done; for i in $(seq 6000); do "
+                          "ls " + q(run) + "/campaigns/*/metrics.json > /dev/null 2>&1 && break; sleep 0.005; done; "
+                          "[ -n \"$r1\" ] && kill -KILL $r1; wait $m; echo \"rc=$?\"";
   const auto k = run_command(cmd);
   ASSERT_EQ(k.output.find("rc=0"), std::string::npos) << "the job should have ended with the rank: " << k.output << read(log);
   EXPECT_LT(complete_campaigns(run).size(), kJobs.size()) << read(log);
