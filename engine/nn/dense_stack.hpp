@@ -9,6 +9,7 @@
 
 namespace sdm::engine::nn {
 
+/// tanh is nn::detail::tanh_approx (absolute error < 2e-7, vectorised).
 enum class Activation { none, relu, tanh };
 
 /// One layer's parameters (not owned). bias may be null.

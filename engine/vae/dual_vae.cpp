@@ -13,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "engine/vae/detail/adam.hpp"
+#include "engine/vae/detail/elbo_gradient.hpp"
 #include "engine/vae/detail/losses.hpp"
 #include "engine/vae/detail/spatial_decoder.hpp"
 
@@ -219,6 +220,16 @@ void init_linear(torch::nn::Module& module, at::Generator& gen) {
   }
 }
 
+// A Linear's storage (or, with `gradient`, its .grad()'s) for the hand-written gradient.
+template <class F>
+detail::LinearView<F> linear_view(const torch::nn::Linear& l, bool gradient) {
+  const auto data = [gradient](const Tensor& t) -> F* {
+    if (!t.defined()) return nullptr;
+    return gradient ? t.grad().data_ptr<float>() : t.data_ptr<float>();
+  };
+  return {data(l->weight), data(l->bias), static_cast<int>(l->weight.size(1)), static_cast<int>(l->weight.size(0))};
+}
+
 nlohmann::json config_to_json(const VaeConfig& c) {
   return {{"latent_dim", c.latent_dim},
           {"hidden", c.hidden},
@@ -410,7 +421,65 @@ struct DualVae::Impl {
     check_finite(z, std::string("DualVae::") + fn + ": latent points");
   }
 
-  // ---- the loss
+  // ---- the loss, by hand (detail/elbo_gradient.hpp) where the architecture allows
+  bool hand_gradient() const { return !config.coordinate_invariance || config.spatial_decoder_layers == 1; }
+  int image_outputs() const { return config.latent_dim + (config.coordinate_invariance ? kPose : 0); }
+  // Every parameter's storage, or with `gradient` its .grad()'s (which must be defined).
+  template <class F>
+  detail::DualVaeTensors<F> tensors(bool gradient) const {
+    detail::DualVaeTensors<F> t;
+    t.image_l1 = linear_view<F>(net->image_encoder->l1, gradient);
+    t.image_l2 = linear_view<F>(net->image_encoder->l2, gradient);
+    t.image_mean = linear_view<F>(net->image_encoder->mean, gradient);
+    t.image_logvar = linear_view<F>(net->image_encoder->logvar, gradient);
+    if (config.coordinate_invariance) {
+      t.spatial_coord = linear_view<F>(net->spatial_decoder->coord, gradient);
+      t.spatial_latent = linear_view<F>(net->spatial_decoder->latent, gradient);
+      t.spatial_out = linear_view<F>(net->spatial_decoder->out, gradient);
+    } else {
+      t.image_decoder_l1 = linear_view<F>(net->image_decoder->l1, gradient);
+      t.image_decoder_l2 = linear_view<F>(net->image_decoder->l2, gradient);
+      t.image_decoder_out = linear_view<F>(net->image_decoder->out, gradient);
+    }
+    t.curve_l1 = linear_view<F>(net->curve_encoder->l1, gradient);
+    t.curve_l2 = linear_view<F>(net->curve_encoder->l2, gradient);
+    t.curve_mean = linear_view<F>(net->curve_encoder->mean, gradient);
+    t.curve_logvar = linear_view<F>(net->curve_encoder->logvar, gradient);
+    t.curve_decoder_l1 = linear_view<F>(net->curve_decoder->l1, gradient);
+    t.curve_decoder_l2 = linear_view<F>(net->curve_decoder->l2, gradient);
+    t.curve_decoder_out = linear_view<F>(net->curve_decoder->out, gradient);
+    t.tie = gradient ? net->tie.grad().data_ptr<float>() : net->tie.data_ptr<float>();
+    return t;
+  }
+  detail::ElboShape elbo_shape(int pairs) const {
+    detail::ElboShape e;
+    e.pairs = pairs;
+    e.latent_dim = config.latent_dim;
+    e.pixels = P;
+    e.curve_points = L;
+    e.coordinate_invariance = config.coordinate_invariance;
+    const auto prior = image_prior_std.contiguous();
+    e.image_prior_std.assign(prior.data_ptr<float>(), prior.data_ptr<float>() + prior.numel());
+    if (config.coordinate_invariance) e.grid = net->spatial_decoder->grid.data_ptr<float>();
+    e.beta = config.beta_kl;
+    e.tie_moves = config.tie_moves == "curve"   ? detail::TieMoves::curve
+                  : config.tie_moves == "image" ? detail::TieMoves::image
+                                                : detail::TieMoves::both;
+    e.threads = config.threads;
+    return e;
+  }
+  // The loss terms with the latents at their posterior means (deterministic).
+  LossTerms loss_at_means(const Tensor& x_image, const Tensor& x_curve, double gamma) {
+    if (hand_gradient()) {
+      detail::ElboGradient elbo(elbo_shape(static_cast<int>(x_image.size(0))));
+      return elbo.run(tensors<const float>(false), x_image.data_ptr<float>(), x_curve.data_ptr<float>(), nullptr, nullptr,
+                      gamma, nullptr);
+    }
+    torch::NoGradGuard no_grad;
+    return loss(x_image, x_curve, nullptr, gamma).values();
+  }
+
+  // ---- the loss by autograd: every architecture (the only path for spatial_decoder_layers > 1)
   LossTensors loss(const Tensor& x_image, const Tensor& x_curve, at::Generator* gen, double gamma) {
     const double n = static_cast<double>(x_image.size(0));
     LossTensors t;
@@ -540,22 +609,40 @@ TrainingReport DualVae::fit(const RowMatrixF& patches, const Eigen::MatrixXd& cu
   detail::Adam optimizer(m.net->parameters(), m.config.learning_rate);
   const auto t0 = std::chrono::steady_clock::now();
   m.net->train();
-  for (int epoch = 0; epoch < m.config.epochs; ++epoch) {
-    optimizer.zero_grad();
-    // γ ramps linearly over the first tie_warmup_fraction of the epochs (0: the paper's constant γ).
+  const int n = static_cast<int>(patches.rows());
+  // γ ramps linearly over the first tie_warmup_fraction of the epochs (0: the paper's constant γ).
+  const auto gamma_at = [&](int epoch) {
     const double warmup = m.config.tie_warmup_fraction * m.config.epochs;
     const double ramp = warmup >= 1.0 ? std::min(1.0, static_cast<double>(epoch + 1) / warmup) : 1.0;
-    const auto terms = m.loss(x_image, x_curve, &gen, ramp * m.config.gamma_similarity);
-    terms.total.backward();
-    optimizer.step();
-    report.history.push_back(terms.values());
+    return ramp * m.config.gamma_similarity;
+  };
+  if (m.hand_gradient()) {
+    for (auto& p : m.net->parameters()) p.mutable_grad() = torch::zeros_like(p);
+    detail::ElboGradient elbo(m.elbo_shape(n));
+    const auto weights = m.tensors<const float>(false);
+    const auto gradients = m.tensors<float>(true);
+    for (int epoch = 0; epoch < m.config.epochs; ++epoch) {
+      // The same standard normal draws, in the same order, as the autograd loss's sampling.
+      const Tensor eps_image = torch::randn({n, m.image_outputs()}, gen, torch::kFloat32);
+      const Tensor eps_curve = torch::randn({n, m.config.latent_dim}, gen, torch::kFloat32);
+      report.history.push_back(elbo.run(weights, x_image.data_ptr<float>(), x_curve.data_ptr<float>(),
+                                        eps_image.data_ptr<float>(), eps_curve.data_ptr<float>(), gamma_at(epoch),
+                                        &gradients));
+      optimizer.step();
+    }
+    for (auto& p : m.net->parameters()) p.mutable_grad() = Tensor();
+  } else {
+    for (int epoch = 0; epoch < m.config.epochs; ++epoch) {
+      optimizer.zero_grad();
+      const auto terms = m.loss(x_image, x_curve, &gen, gamma_at(epoch));
+      terms.total.backward();
+      optimizer.step();
+      report.history.push_back(terms.values());
+    }
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   m.net->eval();
-  {
-    torch::NoGradGuard no_grad;
-    report.final_at_means = m.loss(x_image, x_curve, nullptr, m.config.gamma_similarity).values();
-  }
+  report.final_at_means = m.loss_at_means(x_image, x_curve, m.config.gamma_similarity);
   report.tie_matrix = m.tie();
   m.trained = true;
   return report;
@@ -564,10 +651,8 @@ TrainingReport DualVae::fit(const RowMatrixF& patches, const Eigen::MatrixXd& cu
 LossTerms DualVae::evaluate(const RowMatrixF& patches, const Eigen::MatrixXd& curves) const {
   auto& m = *impl_;
   m.check_pairs(patches, curves, "evaluate");
-  torch::NoGradGuard no_grad;
   m.net->eval();
-  return m.loss(m.patch_tensor(patches, "evaluate"), m.curve_tensor(curves, "evaluate"), nullptr, m.config.gamma_similarity)
-      .values();
+  return m.loss_at_means(m.patch_tensor(patches, "evaluate"), m.curve_tensor(curves, "evaluate"), m.config.gamma_similarity);
 }
 
 LatentEncoding DualVae::encode_patches(const RowMatrixF& patches) const {

@@ -80,16 +80,6 @@ TEST(VaeLosses, L1TieAppliesTheMatrixToTheSpectralMean) {
   EXPECT_NEAR(vd::l1_tie(z, s, A).item<double>(), 2.5, 1e-6);
 }
 
-TEST(VaeSpatialDecoder, KernelTanhIsAccurate) {
-  double worst = 0;
-  for (double x = -12; x <= 12; x += 1e-4) {
-    const float xf = static_cast<float>(x);
-    worst = std::max(worst, std::abs(static_cast<double>(vd::kernel_tanh(xf)) - std::tanh(static_cast<double>(xf))));
-  }
-  EXPECT_LT(worst, 2e-7);
-  EXPECT_EQ(vd::kernel_tanh(0.0f), 0.0f);
-}
-
 TEST(VaeSpatialDecoder, CoordinateGridSpansMinusOneToOneWithYUp) {
   const auto g = vd::coordinate_grid(3);
   ASSERT_EQ(g.size(0), 9);

@@ -9,36 +9,12 @@
 
 #include "core/error.hpp"
 #include "core/target_clones.hpp"
+#include "engine/nn/detail/vector_tanh.hpp"
 
 namespace sdm::engine::vae::detail {
 namespace {
 
-// tanh from exp(−2|x|) = 2^n · 2^r (n integer, |r| ≤ ½, 2^r by its degree-6 Taylor polynomial,
-// relative error < 2e-7), then (1 − e)/(1 + e); an odd Taylor polynomial below |x| = 1/16.
-// Only +, ×, ÷, compares and integer shifts, so the loops around it vectorise.
-__attribute__((always_inline)) inline float tanh_approx(float x) {
-  float ax = std::fabs(x);
-  ax = ax < 9.0f ? ax : 9.0f;  // tanh(9) = 1 − 3e-8: 1 in float
-  const float t = -2.8853900817779268f * ax;  // −2|x|·log2(e)
-  const float nf = (t + 12582912.0f) - 12582912.0f;  // round to nearest integer (1.5·2^23 trick)
-  const float r = t - nf;
-  float p = 1.5403530393381609e-4f;  // ln2^6/720
-  p = p * r + 1.3333558146428443e-3f;
-  p = p * r + 9.6181291076284772e-3f;
-  p = p * r + 5.5504108664821580e-2f;
-  p = p * r + 2.4022650695910071e-1f;
-  p = p * r + 6.9314718055994531e-1f;
-  p = p * r + 1.0f;
-  const std::int32_t bits = (static_cast<std::int32_t>(nf) + 127) << 23;  // 2^n, n ∈ [−26, 0]
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  const float e = p * scale;
-  float th = (1.0f - e) / (1.0f + e);
-  const float x2 = ax * ax;
-  const float small = ax * (1.0f + x2 * (-0.33333333f + x2 * 0.13333333f));
-  th = ax < 0.0625f ? small : th;
-  return x < 0.0f ? -th : th;
-}
+using nn::detail::tanh_approx;
 
 // Backward of one block of 4 pixels: accumulates Σ_q ∂/∂pre (and × c) and Σ_q g_q·h_q.
 __attribute__((always_inline)) inline void backward_block(int H, const float* __restrict w, const float* __restrict h,
@@ -165,24 +141,9 @@ void check(const torch::Tensor& t, const char* name, std::initializer_list<int64
   }
 }
 
-// Runs every sample; logits (n × P) optional; target optional; grads need the target.
-Result run(const torch::Tensor& a, const torch::Tensor& M, const torch::Tensor& w, const torch::Tensor& b,
-           const torch::Tensor& grid, const torch::Tensor* target, float* logits, bool grads, float* da, float* dM,
-           int threads) {
-  const int n = static_cast<int>(a.size(0)), H = static_cast<int>(a.size(1)), P = static_cast<int>(grid.size(0));
-  check(a, "a", {n, H});
-  check(M, "M", {n, H, 2});
-  check(w, "w", {H});
-  check(b, "b", {1});
-  check(grid, "grid", {P, 2});
-  if (target) check(*target, "target", {n, P});
-  const float* ap = a.data_ptr<float>();
-  const float* Mp = M.data_ptr<float>();
-  const float* wp = w.data_ptr<float>();
-  const float bias = b.data_ptr<float>()[0];
-  const float* gp = grid.data_ptr<float>();
-  const float* xp = target ? target->data_ptr<float>() : nullptr;
-
+// Runs every sample on raw storage; logits (n × P) optional; target optional; grads need the target.
+Result run_raw(int n, int H, int P, const float* ap, const float* Mp, const float* wp, float bias, const float* gp,
+               const float* xp, float* logits, bool grads, float* da, float* dM, int threads) {
   const int blocks = (n + kBlock - 1) / kBlock;
   std::vector<double> block_loss(blocks, 0.0), block_db(blocks, 0.0);
   std::vector<double> block_dw(grads ? static_cast<std::size_t>(blocks) * H : 0, 0.0);
@@ -220,6 +181,21 @@ Result run(const torch::Tensor& a, const torch::Tensor& M, const torch::Tensor& 
       for (int k = 0; k < H; ++k) r.dw[k] += block_dw[static_cast<std::size_t>(blk) * H + k];
   }
   return r;
+}
+
+// The same on tensors, after checking their types and shapes.
+Result run(const torch::Tensor& a, const torch::Tensor& M, const torch::Tensor& w, const torch::Tensor& b,
+           const torch::Tensor& grid, const torch::Tensor* target, float* logits, bool grads, float* da, float* dM,
+           int threads) {
+  const int n = static_cast<int>(a.size(0)), H = static_cast<int>(a.size(1)), P = static_cast<int>(grid.size(0));
+  check(a, "a", {n, H});
+  check(M, "M", {n, H, 2});
+  check(w, "w", {H});
+  check(b, "b", {1});
+  check(grid, "grid", {P, 2});
+  if (target) check(*target, "target", {n, P});
+  return run_raw(n, H, P, a.data_ptr<float>(), M.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>()[0],
+                 grid.data_ptr<float>(), target ? target->data_ptr<float>() : nullptr, logits, grads, da, dM, threads);
 }
 
 class SpatialBceFunction : public torch::autograd::Function<SpatialBceFunction> {
@@ -273,7 +249,14 @@ torch::Tensor spatial_logits(const torch::Tensor& a, const torch::Tensor& M, con
   return logits;
 }
 
-float kernel_tanh(float x) { return tanh_approx(x); }
+double spatial_bce_gradient(int n, int H, int P, const float* a, const float* M, const float* w, float b,
+                            const float* grid, const float* target, float* da, float* dM, float* dw, double* db,
+                            int threads) {
+  const Result r = run_raw(n, H, P, a, M, w, b, grid, target, nullptr, true, da, dM, threads);
+  for (int k = 0; k < H; ++k) dw[k] = static_cast<float>(r.dw[k]);
+  *db = r.db;
+  return r.loss;
+}
 
 torch::Tensor coordinate_grid(int side) {
   auto grid = torch::empty({static_cast<int64_t>(side) * side, 2}, torch::kFloat32);

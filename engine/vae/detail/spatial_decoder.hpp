@@ -12,6 +12,8 @@
 // fixed partition of the samples, so results do not depend on the thread count.
 #include <torch/torch.h>
 
+#include "engine/vae/detail/spatial_kernel.hpp"
+
 namespace sdm::engine::vae::detail {
 
 /// Σ_ij BCE(σ(logit_ij), x_ij) as a 0-d float tensor, differentiable with respect to a (n × H),
@@ -24,9 +26,6 @@ torch::Tensor spatial_bce_sum(const torch::Tensor& a, const torch::Tensor& M, co
 /// The logits (n × P) of the same decoder, without gradients.
 torch::Tensor spatial_logits(const torch::Tensor& a, const torch::Tensor& M, const torch::Tensor& w,
                              const torch::Tensor& b, const torch::Tensor& grid, int threads);
-
-/// The vectorisable tanh used by the kernel (|error| < 2e-7 against std::tanh).
-float kernel_tanh(float x);
 
 /// Pixel coordinates of a side × side patch, P × 2 float32: pixel (row r, column c) at
 /// x = −1 + 2c/(side − 1), y = 1 − 2r/(side − 1) (row-major pixel order).
