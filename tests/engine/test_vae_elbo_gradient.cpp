@@ -188,6 +188,18 @@ void expect_close(const Tensor& ours, const Tensor& ref, const std::string& what
   EXPECT_LT(worst, 2e-5 * scale) << what << ": ours\n" << ours << "\nautograd\n" << r;
 }
 
+// The sizes above; the caller fills in the prior, grid, β and tie mode.
+vd::ElboShape small_shape(bool ci) {
+  vd::ElboShape shape;
+  shape.pairs = kN;
+  shape.latent_dim = kD;
+  shape.pixels = kP;
+  shape.curve_points = kL;
+  shape.coordinate_invariance = ci;
+  shape.threads = 1;
+  return shape;
+}
+
 void check_against_autograd(bool ci, const std::string& tie_moves, bool sampled) {
   SCOPED_TRACE(std::string(ci ? "spatial decoder" : "dense image decoder") + ", tie_moves " + tie_moves +
                (sampled ? ", sampled" : ", at the means"));
@@ -202,17 +214,11 @@ void check_against_autograd(bool ci, const std::string& tie_moves, bool sampled)
   if (ci) prior[0] = 1.5707964f, prior[1] = prior[2] = 0.5f;
   const double beta = 0.7, gamma = 3.0;
 
-  vd::ElboShape shape;
-  shape.pairs = kN;
-  shape.latent_dim = kD;
-  shape.pixels = kP;
-  shape.curve_points = kL;
-  shape.coordinate_invariance = ci;
+  vd::ElboShape shape = small_shape(ci);
   shape.image_prior_std = prior;
   shape.grid = grid.data_ptr<float>();
   shape.beta = beta;
   shape.tie_moves = tie_moves == "curve" ? vd::TieMoves::curve : tie_moves == "image" ? vd::TieMoves::image : vd::TieMoves::both;
-  shape.threads = 1;
   vd::ElboGradient elbo(shape);
   const auto ours = elbo.run(v.w, xi.data_ptr<float>(), xc.data_ptr<float>(), sampled ? eps_i.data_ptr<float>() : nullptr,
                              sampled ? eps_c.data_ptr<float>() : nullptr, gamma, &v.g);
@@ -247,12 +253,7 @@ TEST(VaeElboGradient, DenseImageDecoderMatchesTorchAutogradInEveryTieMode) {
 }
 
 TEST(VaeElboGradient, RejectsShapesThatDoNotFitTheWeights) {
-  vd::ElboShape shape;
-  shape.pairs = 3;
-  shape.latent_dim = 2;
-  shape.pixels = 16;
-  shape.curve_points = 7;
-  shape.coordinate_invariance = true;
+  vd::ElboShape shape = small_shape(true);
   shape.image_prior_std = {1.0f, 1.0f};  // needs 2 + 3 pose entries
   const auto message = [&] {
     try {

@@ -3,7 +3,7 @@
 // calling it vectorise (libm's tanhf is a scalar call). tanh|x| = (1 − e)/(1 + e) with
 // e = exp(−2|x|) = 2^n · 2^r (n integer, |r| ≤ ½, 2^r by its degree-6 Taylor polynomial, relative
 // error < 2e-7); an odd Taylor polynomial below |x| = 1/16, where 1 − e would cancel. Absolute
-// error < 2e-7 against std::tanh (tests/engine/test_vae_losses.cpp checks it). Used by the dual
+// error < 2e-7 against std::tanh (tests/engine/test_dense_stack.cpp checks it). Used by the dual
 // VAE's spatial-decoder kernel and by nn::DenseStack.
 #include <cmath>
 #include <cstdint>
