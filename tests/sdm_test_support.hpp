@@ -2,7 +2,9 @@
 // Small helpers shared by tests: temporary folders and running the sdm binary.
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 
 namespace sdm::test {
@@ -51,6 +53,14 @@ inline void write_text(const std::filesystem::path& p, const std::string& text) 
   std::FILE* f = std::fopen(p.c_str(), "wb");
   std::fwrite(text.data(), 1, text.size(), f);
   std::fclose(f);
+}
+
+/// The whole file as text ("" when it cannot be read).
+inline std::string read_text(const std::filesystem::path& p) {
+  std::ifstream f(p);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
 }
 
 }  // namespace sdm::test

@@ -13,62 +13,19 @@
 #include "bench/regress.hpp"
 #include "bench/runner.hpp"
 #include "bench/scenario.hpp"
-#include "sdm_test_support.hpp"
+#include "bench_test_support.hpp"
 
 namespace fs = std::filesystem;
+using sdm::test::read_text;
+using sdm::test::stable_metrics;
 using sdm::test::run_sdm;
 
 namespace {
 
 // Two strategies × 2 seeds on a 48 px film: a few seconds in all.
-const char* kTiny = R"([scenario]
-name = "tiny"
-description = "test"
-[film]
-size_px = 48
-scan_size_m = 0.75e-6
-grain_mean_m = 0.25e-6
-asymmetric_fraction = 0.4
-[campaign]
-budget = 12
-initial_points = 4
-patch_px = 8
-stride_px = 4
-seed = 3
-seeds = 2
-sweep_points = 101
-[dkl]
-steps = 10
-[vae]
-epochs = 20
-[metrics]
-budgets = [6, 12]
-patch_clusters = 10
-model_error_every = 6
-vae_eval_candidates = 50
-[[strategy]]
-name = "random"
-[[strategy]]
-name = "lhs"
-label = "lhs design"
-)";
-
-std::string read(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// metrics.json without the machine-dependent timings
-nlohmann::json stable_metrics(const fs::path& file) {
-  nlohmann::json j = nlohmann::json::parse(read(file));
-  j.erase("wall_s");
-  j.erase("metrics_wall_s");
-  j.erase("step_latency_s");
-  j["series"].erase("decision_latency_s");
-  return j;
-}
+const std::string kTiny = sdm::test::tiny_bench_scenario("tiny", 2,
+    "[[strategy]]\nname = \"random\"\n"
+    "[[strategy]]\nname = \"lhs\"\nlabel = \"lhs design\"\n");
 
 fs::path printed_report(const std::string& output) {
   std::smatch m;
@@ -122,12 +79,12 @@ TEST(CmdBench, RunFolderReportAndWorkerIndependence) {
     EXPECT_TRUE(fs::exists(run / "campaigns" / c / "campaign.h5")) << c;
     EXPECT_TRUE(fs::exists(run / "campaigns" / c / "metrics.json")) << c;
   }
-  const nlohmann::json man = nlohmann::json::parse(read(run / "manifest.json"));
+  const nlohmann::json man = nlohmann::json::parse(read_text(run / "manifest.json"));
   EXPECT_EQ(man.at("status"), "ok");
-  const std::string html = read(report);
+  const std::string html = read_text(report);
   EXPECT_NE(html.find("data:image/png;base64,"), std::string::npos);
   EXPECT_NE(html.find("lhs design"), std::string::npos);
-  const std::string csv = read(run / "summary.csv");
+  const std::string csv = read_text(run / "summary.csv");
   EXPECT_NE(csv.find("\nrandom,target_coverage,,12,2,"), std::string::npos) << csv;
   EXPECT_NE(csv.find("\nlhs design,motif_classes,,6,2,"), std::string::npos) << csv;
 
@@ -171,12 +128,12 @@ TEST(CmdBench, CtrlCStopsCleanlyAndResumeCompletes) {
                           "for i in $(seq 200); do grep -q '^  ' '" + (dir / "log").string() +
                           "' && break; sleep 0.05; done; kill -INT $p; wait $p; echo \"rc=$?\"";
   const auto r = sdm::test::run_command(cmd);
-  const std::string log = read(dir / "log");
+  const std::string log = read_text(dir / "log");
   ASSERT_NE(r.output.find("rc=4"), std::string::npos) << r.output << log;
   EXPECT_NE(log.find("--resume"), std::string::npos) << log;
   fs::path run;
   for (const auto& e : fs::directory_iterator(dir / "out" / "tiny")) run = e.path();
-  const nlohmann::json man = nlohmann::json::parse(read(run / "manifest.json"));
+  const nlohmann::json man = nlohmann::json::parse(read_text(run / "manifest.json"));
   EXPECT_EQ(man.at("status"), "interrupted");
   EXPECT_FALSE(fs::exists(run / "report.html"));
   const auto r2 = run_sdm("bench '" + (dir / "long.toml").string() + "' --resume '" + run.string() + "' --workers 2");
@@ -200,7 +157,7 @@ TEST(CmdBench, FailingCampaignIsReportedOthersFinish) {
   ASSERT_EQ(r.summary.failures.size(), 2u);
   EXPECT_NE(r.summary.failures[0].find("no_such_strategy"), std::string::npos) << r.summary.failures[0];
   EXPECT_TRUE(fs::exists(r.report));
-  EXPECT_NE(read(r.report).find("Campaigns without metrics"), std::string::npos);
+  EXPECT_NE(read_text(r.report).find("Campaigns without metrics"), std::string::npos);
   EXPECT_TRUE(fs::exists(r.run_dir / "campaigns" / "lhs_design-seed3" / "failed.txt"));
 }
 

@@ -21,76 +21,32 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sdm_test_support.hpp"
+#include "bench_test_support.hpp"
 
 namespace fs = std::filesystem;
 using sdm::test::run_command;
+using sdm::test::read_text;
+using sdm::test::stable_metrics;
 using sdm::test::run_sdm;
 
 namespace {
 
 // Three strategies (one trains a DKL at every step) × 3 seeds on a 48 px film: 9 campaigns,
 // a few seconds serially.
-const char* kScenario = R"([scenario]
-name = "cluster"
-description = "test"
-[film]
-size_px = 48
-scan_size_m = 0.75e-6
-grain_mean_m = 0.25e-6
-asymmetric_fraction = 0.4
-[campaign]
-budget = 12
-initial_points = 4
-patch_px = 8
-stride_px = 4
-seed = 3
-seeds = 3
-sweep_points = 101
-[dkl]
-steps = 10
-[vae]
-epochs = 20
-[metrics]
-budgets = [6, 12]
-patch_clusters = 10
-model_error_every = 6
-vae_eval_candidates = 50
-[[strategy]]
-name = "random"
-[[strategy]]
-name = "dn_dkl"
-[[strategy]]
-name = "lhs"
-label = "lhs design"
-)";
+const std::string kScenario = sdm::test::tiny_bench_scenario("cluster", 3,
+    "[[strategy]]\nname = \"random\"\n"
+    "[[strategy]]\nname = \"dn_dkl\"\n"
+    "[[strategy]]\nname = \"lhs\"\nlabel = \"lhs design\"\n");
 
 // Campaign folders in plan order (strategy-major, then seed): job j is kJobs[j].
 const std::vector<std::string> kJobs = {"random-seed3", "random-seed4", "random-seed5", "dn_dkl-seed3", "dn_dkl-seed4",
                                         "dn_dkl-seed5", "lhs_design-seed3", "lhs_design-seed4", "lhs_design-seed5"};
 
-std::string read(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
-
-// metrics.json without the machine-dependent timings
-nlohmann::json stable_metrics(const fs::path& file) {
-  nlohmann::json j = nlohmann::json::parse(read(file));
-  j.erase("wall_s");
-  j.erase("metrics_wall_s");
-  j.erase("step_latency_s");
-  j["series"].erase("decision_latency_s");
-  return j;
-}
 
 // A summary table without its decision-latency rows (wall-clock measurements of this machine).
 std::string stable_table(const fs::path& file) {
-  std::istringstream in(read(file));
+  std::istringstream in(read_text(file));
   std::string line, out;
   while (std::getline(in, line))
     if (line.find("decision_latency") == std::string::npos) out += line + "\n";
@@ -173,7 +129,7 @@ TEST_F(Cluster, MpiTwoRanksGiveTheSerialMetrics) {
   // Dynamic hand-out: both ranks ran campaigns (rank 0 beside its message loop).
   EXPECT_NE(r.output.find("(rank 0)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("(rank 1)"), std::string::npos) << r.output;
-  EXPECT_EQ(nlohmann::json::parse(read(dir / "run" / "manifest.json")).at("status"), "ok");
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir / "run" / "manifest.json")).at("status"), "ok");
 #endif
 }
 
@@ -191,7 +147,7 @@ TEST_F(Cluster, MpiRegressJudgesOnRankZero) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("PASSED"), std::string::npos) << r.output;
   // ... and the ranks' exit status is rank 0's verdict on a moved value.
-  nlohmann::json b = nlohmann::json::parse(read(dir / "base.json"));
+  nlohmann::json b = nlohmann::json::parse(read_text(dir / "base.json"));
   double& v = b["values"]["random"]["target_coverage"]["12"]["mean"].get_ref<double&>();
   v += 0.3;
   sdm::test::write_text(dir / "base.json", b.dump(1));
@@ -209,7 +165,7 @@ TEST_F(Cluster, ShardsInSeparateFoldersMergeToTheSerialRun) {
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_EQ(complete_campaigns(f), shard_jobs(k, 2)) << "shard " << k;
     EXPECT_FALSE(fs::exists(f / "summary.csv")) << "a shard alone writes no summary";
-    const nlohmann::json rec = nlohmann::json::parse(read(f / "shards" / ("shard-" + std::to_string(k) + "-of-2.json")));
+    const nlohmann::json rec = nlohmann::json::parse(read_text(f / "shards" / ("shard-" + std::to_string(k) + "-of-2.json")));
     EXPECT_EQ(rec.at("status"), "ok");
     EXPECT_EQ(rec.at("owned"), int(shard_jobs(k, 2).size()));
   }
@@ -217,7 +173,7 @@ TEST_F(Cluster, ShardsInSeparateFoldersMergeToTheSerialRun) {
   ASSERT_EQ(m.exit_code, 0) << m.output;
   EXPECT_NE(m.output.find("9 of 9 campaigns found in 2 folder(s)"), std::string::npos) << m.output;
   expect_equals_serial(dir / "merged");
-  const nlohmann::json man = nlohmann::json::parse(read(dir / "merged" / "manifest.json"));
+  const nlohmann::json man = nlohmann::json::parse(read_text(dir / "merged" / "manifest.json"));
   EXPECT_EQ(man.at("status"), "ok");
   EXPECT_EQ(man.at("extra").at("merged_from").size(), 2u);
   EXPECT_EQ(man.at("scenario").at("text"), kScenario);
@@ -236,8 +192,8 @@ TEST_F(Cluster, ShardsStartedTogetherOnOneFolderMergeInPlace) {
   cmd += "wait; echo done";
   run_command(cmd);
   for (int k = 1; k <= 3; ++k) {
-    const nlohmann::json rec = nlohmann::json::parse(read(run / "shards" / ("shard-" + std::to_string(k) + "-of-3.json")));
-    EXPECT_EQ(rec.at("status"), "ok") << read(dir / ("log" + std::to_string(k)));
+    const nlohmann::json rec = nlohmann::json::parse(read_text(run / "shards" / ("shard-" + std::to_string(k) + "-of-3.json")));
+    EXPECT_EQ(rec.at("status"), "ok") << read_text(dir / ("log" + std::to_string(k)));
   }
   EXPECT_EQ(complete_campaigns(run).size(), kJobs.size());
   const auto m = run_sdm("bench --merge " + q(run));
@@ -276,7 +232,7 @@ TEST_F(Cluster, MergeRefusesMixedScenariosRepeatsAndDuplicates) {
   EXPECT_NE(r.output.find("random seed 3: complete in"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("(identical metrics)"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "m3"));
-  nlohmann::json m = nlohmann::json::parse(read(dir / "s1" / "campaigns" / "random-seed3" / "metrics.json"));
+  nlohmann::json m = nlohmann::json::parse(read_text(dir / "s1" / "campaigns" / "random-seed3" / "metrics.json"));
   m["scalars"]["diversity_final_x"] = 1.0;  // a value the serial copy does not have
   sdm::test::write_text(dir / "s1" / "campaigns" / "random-seed3" / "metrics.json", m.dump());
   r = run_sdm("bench --merge " + q(dir / "s1") + " " + q(serial()) + " --run-dir " + q(dir / "m4"));
@@ -305,8 +261,8 @@ TEST_F(Cluster, MissingCampaignsAreListedAndTheShardRerunFillsExactlyThem) {
   EXPECT_NE(r.output.find("--shard 2/2 --resume"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("note: shard"), std::string::npos) << "both shards ended: " << r.output;
   EXPECT_NE(r.output.find("2 of 9 campaign(s) missing"), std::string::npos) << r.output;
-  EXPECT_NE(read(dir / "partial" / "report.html").find("dn_dkl seed 5"), std::string::npos);
-  EXPECT_NE(nlohmann::json::parse(read(dir / "partial" / "manifest.json")).at("status").get<std::string>().find("incomplete"),
+  EXPECT_NE(read_text(dir / "partial" / "report.html").find("dn_dkl seed 5"), std::string::npos);
+  EXPECT_NE(nlohmann::json::parse(read_text(dir / "partial" / "manifest.json")).at("status").get<std::string>().find("incomplete"),
             std::string::npos);
 
   // Re-running shard 2 runs just those two; then the merge is the serial run.
@@ -336,14 +292,14 @@ TEST_F(Cluster, AKilledShardRerunCompletesTheSet) {
                           " --workers 1 > " + q(log) + " 2>&1 & p=$!; for i in $(seq 600); do grep -q '^\\[1/' " + q(log) +
                           " && break; sleep 0.02; done; kill -KILL $p; wait $p; echo \"rc=$?\"";
   const auto k = run_command(cmd);
-  ASSERT_NE(k.output.find("rc=137"), std::string::npos) << k.output << read(log);
+  ASSERT_NE(k.output.find("rc=137"), std::string::npos) << k.output << read_text(log);
   const std::set<std::string> done = complete_campaigns(run);
   EXPECT_GE(done.size(), 1u);
-  EXPECT_LT(done.size(), shard_jobs(1, 2).size()) << read(log);
+  EXPECT_LT(done.size(), shard_jobs(1, 2).size()) << read_text(log);
   // A campaign folder without metrics.json is left behind, and is not counted as done.
   int partial = 0;
   for (const auto& e : fs::directory_iterator(run / "campaigns")) partial += !fs::exists(e.path() / "metrics.json");
-  EXPECT_GE(partial, 1) << read(log);
+  EXPECT_GE(partial, 1) << read_text(log);
   // Merging now names what is missing and that the shard never recorded its end.
   const auto early = run_sdm("bench --merge " + q(run) + " --run-dir " + q(dir / "early"));
   EXPECT_EQ(early.exit_code, 1) << early.output;
@@ -378,8 +334,8 @@ TEST_F(Cluster, AKilledMpiRankRerunCompletesTheSet) {
                           "ls " + q(run) + "/campaigns/*/metrics.json > /dev/null 2>&1 && break; sleep 0.005; done; "
                           "[ -n \"$r1\" ] && kill -KILL $r1; wait $m; echo \"rc=$?\"";
   const auto k = run_command(cmd);
-  ASSERT_EQ(k.output.find("rc=0"), std::string::npos) << "the job should have ended with the rank: " << k.output << read(log);
-  EXPECT_LT(complete_campaigns(run).size(), kJobs.size()) << read(log);
+  ASSERT_EQ(k.output.find("rc=0"), std::string::npos) << "the job should have ended with the rank: " << k.output << read_text(log);
+  EXPECT_LT(complete_campaigns(run).size(), kJobs.size()) << read_text(log);
   const auto r = run_command(mpirun(2) + "bench " + q(scenario()) + " --run-dir " + q(run));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("already done"), std::string::npos) << r.output;
