@@ -8,7 +8,8 @@
 //     copies conflict), and lists missing campaigns with their shard;
 //   - a shard killed with SIGKILL mid-campaign leaves a folder that is not taken as complete; the
 //     same command again runs exactly the missing campaigns and the merge equals serial;
-//   - an MPI rank killed with SIGKILL: re-running with --run-dir completes the set;
+//   - an MPI job whose ranks are killed with SIGKILL mid-run: re-running with --run-dir
+//     completes the set;
 //   - sdm regress under mpirun: rank 0 judges, a single process reproduces its baseline.
 // The MPI cases run only in builds with MPI (SDM_MPIEXEC).
 #include <gtest/gtest.h>
@@ -324,15 +325,22 @@ TEST_F(Cluster, AKilledMpiRankRerunCompletesTheSet) {
 #else
   sdm::test::TempDir dir;
   const fs::path run = dir / "run", log = dir / "log";
-  // SIGKILL rank 1 as soon as the first campaign has written its metrics.json: OpenMPI then
-  // ends the job. Rank 1's pid is found first, so that the kill follows the first finished
-  // campaign within a few milliseconds (campaigns here take tens of milliseconds each).
+  // SIGKILL rank 1 as soon as the first campaign has written its metrics.json, then rank 0:
+  // the job ends with a dead rank, as OpenMPI ends it after one. Killing rank 0 as well keeps
+  // the test independent of OpenMPI's teardown, which on a loaded machine took over a second,
+  // long enough for rank 0 to run every remaining campaign (tens of milliseconds each) and
+  // leave nothing to recover (SIGSTOP does not hold it: the teardown sends SIGCONT). Both pids
+  // are found first, so that the kills follow the first finished campaign within milliseconds.
+  const std::string find_ranks =
+      "r0=; r1=; for i in $(seq 2000); do for c in $(pgrep -P $m); do "
+      "e=$(tr '\\0' '\\n' < /proc/$c/environ 2>/dev/null); "
+      "echo \"$e\" | grep -q '^OMPI_COMM_WORLD_RANK=0$' && r0=$c; "
+      "echo \"$e\" | grep -q '^OMPI_COMM_WORLD_RANK=1$' && r1=$c; "
+      "done; [ -n \"$r0\" ] && [ -n \"$r1\" ] && break; sleep 0.005; done; ";
   const std::string cmd = mpirun(2) + "bench " + q(scenario()) + " --run-dir " + q(run) + " > " + q(log) +
-                          " 2>&1 & m=$!; r1=; for i in $(seq 2000); do for c in $(pgrep -P $m); do "
-                          "tr '\\0' '\\n' < /proc/$c/environ 2>/dev/null | grep -q '^OMPI_COMM_WORLD_RANK=1$' && r1=$c; "
-                          "done; [ -n \"$r1\" ] && break; sleep 0.005; done; for i in $(seq 6000); do "
+                          " 2>&1 & m=$!; " + find_ranks + "for i in $(seq 6000); do "
                           "ls " + q(run) + "/campaigns/*/metrics.json > /dev/null 2>&1 && break; sleep 0.005; done; "
-                          "[ -n \"$r1\" ] && kill -KILL $r1; wait $m; echo \"rc=$?\"";
+                          "[ -n \"$r1\" ] && kill -KILL $r1; [ -n \"$r0\" ] && kill -KILL $r0; wait $m; echo \"rc=$?\"";
   const auto k = run_command(cmd);
   ASSERT_EQ(k.output.find("rc=0"), std::string::npos) << "the job should have ended with the rank: " << k.output << read_text(log);
   EXPECT_LT(complete_campaigns(run).size(), kJobs.size()) << read_text(log);
