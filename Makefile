@@ -3,6 +3,8 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 SDM := $(BUILD_DIR)/app/sdm
+# ccache keys on paths relative to the checkout, so clones and worktrees share hits.
+export CCACHE_BASEDIR ?= $(CURDIR)
 CMAKE_LAUNCHER := $(if $(shell command -v ccache 2>/dev/null),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache,)
 
 .PHONY: all deps configure build demo test bench clean

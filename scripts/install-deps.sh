@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libspdlog-dev
   nlohmann-json3-dev cppzmq-dev libzmq3-dev
   python3 python3-zmq python3-numpy
+  python3-torch python3-scipy python3-sklearn python3-h5py python3-igor
   libopenmpi-dev openmpi-bin
 )
 missing=()
