@@ -1,18 +1,13 @@
 #pragma once
 // Seed derivation for the twin: one explicitly seeded std::mt19937_64 per random stream
 // (tessellation, roughness, noise, drift, ...), so adding draws to one stream never shifts
-// another. splitmix64 (Steele, Lea & Flood, OOPSLA 2014) mixes (seed, stream) into a seed.
+// another. splitmix64 (Steele, Lea & Flood, OOPSLA 2014) (core/splitmix64.hpp) mixes (seed, stream) into a seed.
 #include <cstdint>
 #include <random>
 
-namespace sdm::sim {
+#include "core/splitmix64.hpp"
 
-inline std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+namespace sdm::sim {
 
 /// Named random streams derived from one seed.
 enum class Stream : std::uint64_t {
@@ -21,7 +16,7 @@ enum class Stream : std::uint64_t {
 };
 
 inline std::uint64_t stream_seed(std::uint64_t seed, Stream stream) {
-  return splitmix64(splitmix64(seed) ^ (static_cast<std::uint64_t>(stream) * 0xD1B54A32D192ED03ull));
+  return core::splitmix64(core::splitmix64(seed) ^ (static_cast<std::uint64_t>(stream) * 0xD1B54A32D192ED03ull));
 }
 
 inline std::mt19937_64 make_rng(std::uint64_t seed, Stream stream) { return std::mt19937_64(stream_seed(seed, stream)); }

@@ -3,19 +3,13 @@
 // random draw of step k can be reproduced from (campaign seed, k) alone — a resumed
 // campaign draws exactly what the uninterrupted one drew, without saving generator state.
 //   derive_seed(s, "forest", k) = splitmix64(splitmix64(splitmix64(s) ^ fnv1a("forest")) ^ k)
-// splitmix64 is a bijection, so for one (seed, stream) distinct indices give distinct seeds.
+// splitmix64 (core/splitmix64.hpp) is a bijection, so for one (seed, stream) distinct indices give distinct seeds.
 #include <cstdint>
 #include <string_view>
 
-namespace sdm::engine::acquisition {
+#include "core/splitmix64.hpp"
 
-/// splitmix64 finaliser (Steele, Lea & Flood 2014): a bijective 64-bit mix.
-constexpr std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
+namespace sdm::engine::acquisition {
 
 /// 64-bit FNV-1a hash of a stream name.
 constexpr std::uint64_t fnv1a(std::string_view s) {
@@ -26,7 +20,7 @@ constexpr std::uint64_t fnv1a(std::string_view s) {
 
 /// Seed of stream `stream`, draw `index`, of campaign seed `seed`.
 constexpr std::uint64_t derive_seed(std::uint64_t seed, std::string_view stream, std::uint64_t index = 0) {
-  return splitmix64(splitmix64(splitmix64(seed) ^ fnv1a(stream)) ^ index);
+  return core::splitmix64(core::splitmix64(core::splitmix64(seed) ^ fnv1a(stream)) ^ index);
 }
 
 }  // namespace sdm::engine::acquisition

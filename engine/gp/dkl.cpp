@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/splitmix64.hpp"
 #include "engine/gp/detail/early_stopping.hpp"
 #include "engine/gp/exact_gp.hpp"
 #include "engine/nn/dense_stack.hpp"
@@ -27,12 +28,7 @@ constexpr std::int64_t kFormatVersion = 1;
 
 using RowMatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
+using core::splitmix64;
 
 /// The extractor: [conv3x3 + ReLU + maxpool2]* (cnn only), then Linear + ReLU per hidden
 /// width, then a Linear to the latent (no activation).
