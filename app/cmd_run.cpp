@@ -20,6 +20,7 @@
 #include "engine/campaign/campaign.hpp"
 #include "engine/campaign/campaign_file.hpp"
 #include "engine/campaign/spec_json.hpp"
+#include "engine/campaign/step_journal.hpp"
 
 namespace sdm::app {
 
@@ -34,6 +35,7 @@ struct RunArgs {
   std::string resume;
   std::int64_t seed = -1;
   int progress_every = 10;
+  std::int64_t truncate_journal_at = -1;
 };
 
 std::atomic<bool> g_stop{false};
@@ -145,6 +147,7 @@ int run_new(const RunArgs& a) {
   const std::uint64_t seed = a.seed >= 0 ? static_cast<std::uint64_t>(a.seed) : sc.campaign.seed;
   core::check_writable(a.results);
   const std::filesystem::path dir = core::create_run_directory(a.results, sc.name);
+  const core::RunFolderLock lock = core::RunFolderLock::acquire(dir);
 
   C::CampaignSpec spec;
   spec.campaign = sc.campaign;
@@ -220,6 +223,17 @@ int run_resume(const RunArgs& a) {
   const std::filesystem::path dir = a.resume;
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) throw Error("--resume " + a.resume + ": not a folder");
+  const core::RunFolderLock lock = core::RunFolderLock::acquire(dir);  // before anything is read or written
+  if (a.truncate_journal_at >= 0) {
+    const std::filesystem::path journal = C::journal_path(dir);
+    if (!std::filesystem::exists(journal, ec)) throw Error(journal.string() + ": campaign journal not found");
+    if (C::read_journal(journal).frames_after_damage.empty())
+      throw Error("--truncate-journal-at: " + journal.string() +
+                  " has no damaged frame before intact ones; it resumes without it (a torn last frame is cut off as usual)");
+    C::truncate_journal_at(journal, static_cast<std::uint64_t>(a.truncate_journal_at));
+    std::cerr << "sdm run: cut " << journal.string() << " after measurement " << a.truncate_journal_at
+              << " (the rest is kept beside it as steps.journal.cut-*)\n";
+  }
   const C::CampaignData recorded = C::read_campaign_journal(C::journal_path(dir));
   const C::CampaignSpec spec = C::spec_from_json(recorded.spec, C::journal_path(dir).string());
   if (spec.scenario_text.empty()) throw Error(C::journal_path(dir).string() + ": the campaign records no scenario text to rebuild its microscope from");
@@ -266,6 +280,11 @@ void add_run_command(CLI::App& root, Action& action) {
       ->check(CLI::PositiveNumber);
   auto* resume = cmd->add_option("--resume", args->resume, "Continue the campaign recorded in this run folder");
   resume->excludes(scenario);
+  cmd->add_option("--truncate-journal-at", args->truncate_journal_at,
+                  "With --resume, when the journal has a damaged frame before intact ones: keep its first N measurements "
+                  "and continue from there (the cut-off part is kept beside it)")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(resume);
   cmd->callback([&action, args, cmd] {
     if (args->resume.empty() && args->scenario.empty())
       throw CLI::RequiredError("sdm run needs a scenario file or --resume <run folder>");

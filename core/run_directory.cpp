@@ -1,6 +1,11 @@
 #include "core/run_directory.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <H5public.h>
 #include <Eigen/Core>
@@ -86,6 +91,51 @@ void write_file_atomically(const fs::path& path, const std::string& text) {
     fs::remove(tmp, ec);
     throw Error("cannot rename " + tmp.string() + " to " + path.string() + ": " + why);
   }
+}
+
+namespace {
+std::string host_name() {
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+}  // namespace
+
+RunFolderLock RunFolderLock::acquire(const fs::path& run_dir) {
+  const fs::path file = run_dir / "run.lock";
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(file.string() + ": cannot open the run folder's lock file (" + std::strerror(errno) + ")");
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    std::string holder;
+    char buf[512];
+    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    if (n > 0) holder.assign(buf, static_cast<std::size_t>(n));
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    ::close(fd);
+    if (err != EWOULDBLOCK)
+      throw Error(file.string() + ": cannot lock the run folder (" + std::strerror(err) + ")");
+    throw Error(run_dir.string() + " is in use by another sdm process (" + (holder.empty() ? std::string("holder unknown") : holder) +
+                "); one process at a time may write a run folder: wait for it to end (or stop it), then try again");
+  }
+  const std::string me = "pid " + std::to_string(::getpid()) + " on host " + host_name() + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size())) {
+    // The lock holds without the note; a refused process then cannot name us, nothing worse.
+  }
+  return RunFolderLock(fd);
+}
+
+RunFolderLock& RunFolderLock::operator=(RunFolderLock&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.fd_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+RunFolderLock::~RunFolderLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the only descriptor releases the flock
 }
 
 namespace {

@@ -21,6 +21,24 @@ std::filesystem::path create_run_directory(const std::filesystem::path& results_
 /// reader never sees a half file, and concurrent writers of one path each rename a whole one.
 void write_file_atomically(const std::filesystem::path& path, const std::string& text);
 
+/// One writer per run folder: an advisory lock (flock) on <run dir>/run.lock, held for the life
+/// of the object (also across a rename of the folder). The file records the holder's pid and
+/// host, so a refused process can say who has the folder.
+class RunFolderLock {
+ public:
+  /// Takes the lock or throws sdm::Error naming the folder and the holder's pid and host.
+  static RunFolderLock acquire(const std::filesystem::path& run_dir);
+  RunFolderLock(RunFolderLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  RunFolderLock& operator=(RunFolderLock&& o) noexcept;
+  RunFolderLock(const RunFolderLock&) = delete;
+  RunFolderLock& operator=(const RunFolderLock&) = delete;
+  ~RunFolderLock();
+
+ private:
+  explicit RunFolderLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 /// Git commit, version and library versions of this build, as JSON.
 nlohmann::json build_info();
 

@@ -314,8 +314,13 @@ void CampaignFileWriter::create(const std::filesystem::path& path, const Campaig
   const std::filesystem::path tmp = path.string() + ".tmp";
   w.c.file = tmp.string();
   const Context& c = w.c;
-  w.file = Handle(c.id(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "cannot create the campaign file"),
-                  H5Fclose);
+  // Attributes in dense storage (HDF5 1.8 format): a compact attribute is limited to 64 KiB, and
+  // the spec attribute holds the whole scenario text, which may be longer.
+  Handle fcpl(c.id(H5Pcreate(H5P_FILE_CREATE), "file creation properties"), H5Pclose);
+  c.ok(H5Pset_attr_phase_change(fcpl, 0, 0), "dense attribute storage");
+  Handle fapl(c.id(H5Pcreate(H5P_FILE_ACCESS), "file access properties"), H5Pclose);
+  c.ok(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST), "file format bounds");
+  w.file = Handle(c.id(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, fcpl, fapl), "cannot create the campaign file"), H5Fclose);
   write_attr_string(c, w.file, "format", "sdm-campaign");
   attr_int(c, w.file, "format_version", kFormatVersion);
   write_attr_string(c, w.file, "spec", d.spec.dump());
@@ -531,11 +536,34 @@ CampaignData read_campaign_file(const std::filesystem::path& path) {
   return d;
 }
 
+namespace {
+/// Names the damaged frame, the measurements recorded after it, and the explicit way on.
+std::string journal_damage_message(const std::filesystem::path& file, const JournalContents& j) {
+  std::size_t steps_before = 0;
+  for (const JournalFrame& f : j.frames) steps_before += f.kind == JournalKind::step;
+  std::vector<long long> after;
+  for (const JournalFrame& f : j.frames_after_damage)
+    if (f.kind == JournalKind::step) after.push_back(f.payload.value("step", -1LL));
+  std::string m = file.string() + ": frame " + std::to_string(j.frames.size()) + " (at byte " + std::to_string(j.valid_bytes) +
+                  ") is damaged, and " + std::to_string(j.frames_after_damage.size()) + " intact frame" +
+                  (j.frames_after_damage.size() == 1 ? "" : "s") + " follow it";
+  if (!after.empty())
+    m += ", holding " + std::to_string(after.size()) + " measurement" + (after.size() == 1 ? "" : "s") + " (steps " +
+         std::to_string(after.front()) + (after.size() > 1 ? "–" + std::to_string(after.back()) : "") + ")";
+  m += "; the intact start holds " + std::to_string(steps_before) +
+       " measurements. Nothing was changed. To accept the loss and continue after measurement " + std::to_string(steps_before) +
+       " (the cut-off part is kept beside the journal): sdm run --resume " + file.parent_path().string() +
+       " --truncate-journal-at " + std::to_string(steps_before);
+  return m;
+}
+}  // namespace
+
 CampaignData read_campaign_journal(const std::filesystem::path& journal_file, std::uint64_t* valid_bytes) {
   std::error_code ec;
   if (!std::filesystem::exists(journal_file, ec)) throw Error(journal_file.string() + ": campaign journal not found");
   const JournalContents j = read_journal(journal_file);
   if (valid_bytes) *valid_bytes = j.valid_bytes;
+  if (!j.frames_after_damage.empty()) throw Error(journal_damage_message(journal_file, j));
   if (j.frames.empty() || j.frames[0].kind != JournalKind::header)
     throw Error(journal_file.string() + ": the campaign journal has no header (the campaign never got past its survey)");
   CampaignData d;

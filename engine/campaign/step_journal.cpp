@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 #include "core/error.hpp"
 
@@ -55,35 +56,91 @@ std::uint32_t crc32(const void* data, std::size_t size, std::uint32_t crc) {
   return ~crc;
 }
 
-JournalContents read_journal(const std::filesystem::path& file) {
+namespace {
+
+/// The frame starting at `at`, when it is complete and intact; its total length in `length`.
+std::optional<JournalFrame> frame_at(const std::vector<std::uint8_t>& bytes, std::size_t at, std::size_t& length) {
+  if (bytes.size() - at < kFrameHeader) return std::nullopt;
+  const std::uint8_t* h = bytes.data() + at;
+  if (get<std::uint32_t>(h) != kMagic) return std::nullopt;
+  const auto kind = get<std::uint32_t>(h + 4);
+  const auto size = get<std::uint64_t>(h + 8);
+  const auto crc = get<std::uint32_t>(h + 16);
+  if (size > kMaxPayload || size > bytes.size() - at - kFrameHeader) return std::nullopt;  // torn
+  const std::uint8_t* payload = h + kFrameHeader;
+  if (crc32(payload, size) != crc) return std::nullopt;
+  if (kind < 1 || kind > 3) return std::nullopt;
+  JournalFrame fr;
+  fr.kind = static_cast<JournalKind>(kind);
+  try {
+    fr.payload = nlohmann::json::from_cbor(payload, payload + size);
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+  length = kFrameHeader + size;
+  return fr;
+}
+
+std::vector<std::uint8_t> read_bytes(const std::filesystem::path& file) {
   std::ifstream f(file, std::ios::binary);
   if (!f) throw Error(file.string() + ": cannot open the campaign journal");
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+JournalContents read_journal(const std::filesystem::path& file) {
+  const std::vector<std::uint8_t> bytes = read_bytes(file);
   JournalContents c;
   c.file_bytes = bytes.size();
-  std::size_t at = 0;
-  while (bytes.size() - at >= kFrameHeader) {
-    const std::uint8_t* h = bytes.data() + at;
-    if (get<std::uint32_t>(h) != kMagic) break;
-    const auto kind = get<std::uint32_t>(h + 4);
-    const auto size = get<std::uint64_t>(h + 8);
-    const auto crc = get<std::uint32_t>(h + 16);
-    if (size > kMaxPayload || size > bytes.size() - at - kFrameHeader) break;  // torn
-    const std::uint8_t* payload = h + kFrameHeader;
-    if (crc32(payload, size) != crc) break;
-    if (kind < 1 || kind > 3) break;
-    JournalFrame fr;
-    fr.kind = static_cast<JournalKind>(kind);
-    try {
-      fr.payload = nlohmann::json::from_cbor(payload, payload + size);
-    } catch (const nlohmann::json::exception&) {
-      break;
-    }
-    c.frames.push_back(std::move(fr));
-    at += kFrameHeader + size;
+  std::size_t at = 0, length = 0;
+  while (auto fr = frame_at(bytes, at, length)) {
+    c.frames.push_back(std::move(*fr));
+    at += length;
   }
   c.valid_bytes = at;
+  // Beyond the first bad frame: a frame is only ever appended after an intact one, so any intact
+  // frame further on means the damage is not a torn tail. Scan for the magic, then resynchronise.
+  for (std::size_t p = at + 1; p + kFrameHeader <= bytes.size();) {
+    if (auto fr = frame_at(bytes, p, length)) {
+      c.frames_after_damage.push_back(std::move(*fr));
+      p += length;
+    } else {
+      ++p;
+    }
+  }
   return c;
+}
+
+void truncate_journal_at(const std::filesystem::path& file, std::uint64_t measurements) {
+  const std::vector<std::uint8_t> bytes = read_bytes(file);
+  std::size_t at = 0, length = 0, cut = 0;
+  std::uint64_t steps = 0;
+  bool header = false;
+  while (auto fr = frame_at(bytes, at, length)) {
+    if (fr->kind == JournalKind::step && ++steps > measurements) break;
+    header = header || fr->kind == JournalKind::header;
+    at += length;
+    cut = at;
+  }
+  if (!header || steps < measurements)
+    throw Error(file.string() + ": --truncate-journal-at " + std::to_string(measurements) + ": the intact start of the journal holds only " +
+                std::to_string(header ? steps : 0) + " measurement" + (steps == 1 ? "" : "s") + (header ? "" : " and no header"));
+  if (cut == bytes.size()) return;
+  const std::filesystem::path kept = file.string() + ".cut-" + std::to_string(cut);
+  {
+    std::ofstream out(kept, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data() + cut), static_cast<std::streamsize>(bytes.size() - cut));
+    out.flush();
+    if (!out) throw Error(kept.string() + ": cannot keep the part of the journal being cut off (disk full?); nothing was cut");
+  }
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(cut)) != 0 || ::fdatasync(fd) != 0) {
+    const std::string why = errno_text();
+    if (fd >= 0) ::close(fd);
+    throw Error(file.string() + ": cannot cut the journal (" + why + ")");
+  }
+  ::close(fd);
 }
 
 StepJournal StepJournal::create(const std::filesystem::path& file) {

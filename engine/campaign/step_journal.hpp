@@ -32,11 +32,21 @@ struct JournalContents {
   std::vector<JournalFrame> frames;
   std::uint64_t valid_bytes = 0;  ///< length of the intact prefix
   std::uint64_t file_bytes = 0;   ///< > valid_bytes when the tail is torn or corrupt
+  /// Intact frames found beyond the first bad one (which is frames.size(), 0-based): empty for
+  /// a torn last frame (a kill mid-write, the normal resumable case); not empty means damage
+  /// in the middle of the journal, and these frames would be lost by cutting it there.
+  std::vector<JournalFrame> frames_after_damage;
 };
 
-/// Reads every intact frame, stopping at the first torn or corrupt one. Throws sdm::Error
-/// when the file cannot be opened.
+/// Reads every intact frame, stopping at the first torn or corrupt one, then looks beyond it
+/// for intact frames (frames_after_damage). Throws sdm::Error when the file cannot be opened.
 JournalContents read_journal(const std::filesystem::path& file);
+
+/// Cuts `file` after its header frame and first `measurements` step frames (and the session
+/// end frames between them), for `sdm run --resume --truncate-journal-at N`. The bytes cut off
+/// are kept beside it, in <file>.cut-<offset>, so nothing recorded is deleted. Throws
+/// sdm::Error when the intact prefix holds fewer than `measurements` steps.
+void truncate_journal_at(const std::filesystem::path& file, std::uint64_t measurements);
 
 class StepJournal {
  public:

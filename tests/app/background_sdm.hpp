@@ -46,6 +46,7 @@ class BackgroundSdm {
     return !done_;
   }
   void signal(int sig) { ::kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
   /// Exit code (or 128 + signal).
   int wait() {
     if (!done_ && pid_ > 0) {

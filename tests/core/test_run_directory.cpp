@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
@@ -48,4 +49,17 @@ TEST(RunDirectory, ManifestRecordsProvenance) {
   EXPECT_FALSE(j["build"]["git_commit"].get<std::string>().empty());
   EXPECT_TRUE(j["build"]["libraries"].contains("libtorch"));
   EXPECT_LE(j["start_time"].get<std::string>(), j["end_time"].get<std::string>());
+}
+
+TEST(RunDirectory, OneLockHolderPerRunFolder) {
+  sdm::test::TempDir dir;
+  std::optional<sdm::core::RunFolderLock> held(sdm::core::RunFolderLock::acquire(dir.path()));
+  try {
+    sdm::core::RunFolderLock::acquire(dir.path());  // a second open file description conflicts, as another process's would
+    ADD_FAILURE() << "a second lock of a held folder was granted";
+  } catch (const sdm::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("pid " + std::to_string(::getpid()) + " on host "), std::string::npos) << e.what();
+  }
+  held.reset();
+  EXPECT_NO_THROW(sdm::core::RunFolderLock::acquire(dir.path())) << "released when its holder ends";
 }
