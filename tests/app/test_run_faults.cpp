@@ -78,8 +78,8 @@ void expect_same_steps(const C::CampaignData& a, const C::CampaignData& b) {
 // the holder's pid and host, and writes nothing; the campaign ends with one frame per measurement.
 TEST(RunFaults, ASecondWriterOfARunFolderIsRefusedNamingTheHolder) {
   TempDir t;
-  const int budget = 16;
-  write_text(t / "tiny.toml", scenario("random", budget, 0.03));
+  const int budget = 40;  // 0.1 s per instrument call: ≥ 12 s per campaign, so the holder is still at work when the second comes
+  write_text(t / "tiny.toml", scenario("random", budget, 0.1));
   fs::path run;
   {
     sdm::test::BackgroundSdm a({"run", (t / "tiny.toml").string(), "--results", (t / "runs").string()}, t / "log_a");
@@ -87,6 +87,7 @@ TEST(RunFaults, ASecondWriterOfARunFolderIsRefusedNamingTheHolder) {
         [&] { return (!runs_in(t / "runs").empty() && journal_steps(runs_in(t / "runs")[0] / "steps.journal") >= 2) || !a.running(); }, 120));
     run = only_run(t / "runs");
     const auto manifest_before = read_text(run / "manifest.json");
+    ASSERT_TRUE(a.running()) << read_text(t / "log_a");
     const auto second = run_sdm("run --resume " + quoted(run));
     EXPECT_EQ(second.exit_code, 2) << second.output;
     EXPECT_NE(second.output.find("in use by another sdm process"), std::string::npos) << second.output;
@@ -99,6 +100,7 @@ TEST(RunFaults, ASecondWriterOfARunFolderIsRefusedNamingTheHolder) {
     // Two resumes of the killed run: the first continues, the second is refused.
     sdm::test::BackgroundSdm b({"run", "--resume", run.string()}, t / "log_b");
     ASSERT_TRUE(sdm::test::wait_until([&] { return read_text(t / "log_b").find("resuming") != std::string::npos || !b.running(); }, 120));
+    ASSERT_TRUE(b.running()) << read_text(t / "log_b");
     const auto third = run_sdm("run --resume " + quoted(run));
     EXPECT_EQ(third.exit_code, 2) << third.output;
     EXPECT_NE(third.output.find("pid " + std::to_string(b.pid())), std::string::npos) << third.output;
