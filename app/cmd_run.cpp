@@ -119,6 +119,8 @@ int exit_status(const C::CampaignOutcome& o) {
     case C::CampaignEnd::time_budget: return kOk;
     case C::CampaignEnd::interrupted:
     case C::CampaignEnd::instrument_failure: return kInterrupted;
+    case C::CampaignEnd::safety_trip:
+    case C::CampaignEnd::refused: return kStopped;
   }
   return kFailed;
 }
@@ -270,7 +272,8 @@ void add_run_command(CLI::App& root, Action& action) {
       "run",
       "Run one campaign of a scenario on its backend (default: the digital twin) into a new run folder "
       "<results>/<scenario>/<timestamp>/ (campaign.h5, steps.journal, checkpoint/, manifest.json), or continue a "
-      "stopped one with --resume. Exit status 4: stopped (Ctrl-C, instrument failure) and resumable.");
+      "stopped one with --resume. Exit status 4: stopped (Ctrl-C, instrument failure) and resumable; 5: stopped by a safety trip or a refusal "
+      "(not retried; fix the cause, then --resume).");
   auto args = std::make_shared<RunArgs>();
   auto* scenario = cmd->add_option("scenario", args->scenario, "Scenario .toml file");
   cmd->add_option("--strategy", args->strategy, "Label of the [[strategy]] to run (default: the first)");

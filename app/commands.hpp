@@ -18,7 +18,9 @@ void add_serve_command(CLI::App& root, Action& action);
 void add_validate_command(CLI::App& root, Action& action);
 
 /// Exit statuses shared by every subcommand.
-enum ExitCode : int { kOk = 0, kFailed = 1, kBadInput = 2, kNotAvailable = 3, kInterrupted = 4 };
+/// kStopped: the instrument refused a call or a safety limit tripped; never retried, the
+/// operator fixes the cause before `--resume` (unlike kInterrupted, which resumes as is).
+enum ExitCode : int { kOk = 0, kFailed = 1, kBadInput = 2, kNotAvailable = 3, kInterrupted = 4, kStopped = 5 };
 
 /// Prints that `command` lands with a later issue and returns kNotAvailable.
 int not_available(const char* command, const char* feature);

@@ -90,7 +90,7 @@ core::IvCurve SafetyDecorator::iv_sweep(const core::Waveform& w) {
     for (std::size_t i = 0; i < curve.current_a.size(); ++i) {
       const double a = curve.current_a[i];
       if (!(std::abs(a) <= limits_.max_current_a))
-        throw CallError(StatusCode::error, "safety: current limit tripped: |I| = " + num(std::abs(a)) + " A at sample " + std::to_string(i) +
+        throw CallError(StatusCode::tripped, "safety: current limit tripped: |I| = " + num(std::abs(a)) + " A at sample " + std::to_string(i) +
                                                (i < curve.bias_v.size() ? " (V = " + num(curve.bias_v[i]) + " V)" : std::string()) +
                                                " exceeds max_current_a = " + num(limits_.max_current_a) + " A; the curve is withheld");
     }

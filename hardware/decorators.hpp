@@ -28,6 +28,7 @@ class Decorator : public MicroscopeBackend {
   core::IvCurve iv_sweep(const core::Waveform& waveform) override { return inner_->iv_sweep(waveform); }
   MicroscopeStatus status() override { return inner_->status(); }
   Capabilities capabilities() override { return inner_->capabilities(); }
+  void set_request_key(const std::string& key) override { inner_->set_request_key(key); }
   MicroscopeBackend& inner() { return *inner_; }
 
  protected:
@@ -48,8 +49,8 @@ struct SafetyLimits {
 /// Refuses (StatusCode::refused, nothing forwarded) a waveform that is invalid, exceeds
 /// max_bias_v or max_sweep_rate_v_per_s, a move to a non-finite position or one off the
 /// scan range, and a survey with no channels or an absurd size. After a sweep, a sample
-/// with |I| > max_current_a makes the call fail with StatusCode::error ("current limit
-/// tripped": the curve is withheld) — the current is measured, it cannot be pre-checked.
+/// with |I| > max_current_a makes the call fail with StatusCode::tripped ("current limit
+/// tripped": the curve is withheld; a caller never repeats it) — the current is measured, it cannot be pre-checked.
 /// The current check applies only when the backend's signal unit is "A".
 class SafetyDecorator : public Decorator {
  public:

@@ -13,14 +13,19 @@ const char* to_string(StatusCode code) {
     case StatusCode::refused: return "refused";
     case StatusCode::disconnected: return "disconnected";
     case StatusCode::error: return "error";
+    case StatusCode::tripped: return "tripped";
   }
   return "unknown";
 }
 
 StatusCode status_code_from_string(const std::string& name) {
-  for (StatusCode c : {StatusCode::ok, StatusCode::timeout, StatusCode::refused, StatusCode::disconnected, StatusCode::error})
+  for (StatusCode c : {StatusCode::ok, StatusCode::timeout, StatusCode::refused, StatusCode::disconnected, StatusCode::error, StatusCode::tripped})
     if (name == to_string(c)) return c;
-  throw Error("unknown status code \"" + name + "\"; expected ok, timeout, refused, disconnected or error");
+  throw Error("unknown status code \"" + name + "\"; expected ok, timeout, refused, disconnected, error or tripped");
+}
+
+bool is_retryable(StatusCode code) {
+  return code == StatusCode::timeout || code == StatusCode::disconnected || code == StatusCode::error;
 }
 
 const Channel* SurveyImage::find(const std::string& name) const {

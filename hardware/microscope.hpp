@@ -19,12 +19,18 @@ namespace sdm::hardware {
 /// - refused: not executed: a safety limit, an invalid request (bad waveform, unknown
 ///   channel, position off the scan range), a wrong token. Nothing reached the hardware.
 /// - disconnected: no link to the instrument (server down, connection lost mid-call).
-/// - error: executed or attempted and failed (instrument fault, current-limit trip,
-///   malformed reply, internal failure).
-enum class StatusCode { ok, timeout, refused, disconnected, error };
+/// - error: executed or attempted and failed (instrument fault, malformed reply,
+///   internal failure).
+/// - tripped: executed, and a safety interlock stopped it (current limit): the sample felt
+///   it, so a caller must never repeat the call on its own.
+/// Retrying is only ever sensible for timeout, disconnected and error (see is_retryable).
+enum class StatusCode { ok, timeout, refused, disconnected, error, tripped };
 const char* to_string(StatusCode code);
 /// Inverse of to_string; throws sdm::Error on an unknown name.
 StatusCode status_code_from_string(const std::string& name);
+/// True for the failures a retry may cure (timeout, disconnected, error); false for ok, a
+/// refusal (the same request is refused again) and a safety trip (repeating it is unsafe).
+bool is_retryable(StatusCode code);
 
 /// Outcome of one instrument call, with its wall-clock duration.
 struct CallStatus {
@@ -119,6 +125,11 @@ class MicroscopeBackend {
   virtual core::IvCurve iv_sweep(const core::Waveform& waveform) = 0;
   virtual MicroscopeStatus status() = 0;
   virtual Capabilities capabilities() = 0;
+  /// Names the mutating calls (survey, move_to, iv_sweep) that follow, until the next call
+  /// of this: an idempotency key such as "<campaign id>/<step>" ("" = none). A backend
+  /// that can lose a reply (remote) sends it along, so that a repeat of the same call is
+  /// answered from the server's memory instead of being executed twice. Others ignore it.
+  virtual void set_request_key(const std::string& key) { (void)key; }
 };
 
 /// The non-virtual front every caller uses: times each call and never throws for
@@ -131,6 +142,8 @@ class Microscope {
   Result<core::IvCurve> iv_sweep(const core::Waveform& waveform);
   Result<MicroscopeStatus> status();
   Result<Capabilities> capabilities();
+  /// See MicroscopeBackend::set_request_key.
+  void set_request_key(const std::string& key) { backend_->set_request_key(key); }
   MicroscopeBackend& backend() { return *backend_; }
 
  private:

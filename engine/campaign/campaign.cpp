@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <iomanip>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -27,6 +28,8 @@ const char* to_string(CampaignEnd end) {
     case CampaignEnd::time_budget: return "time_budget";
     case CampaignEnd::instrument_failure: return "instrument_failure";
     case CampaignEnd::interrupted: return "interrupted";
+    case CampaignEnd::safety_trip: return "safety_trip";
+    case CampaignEnd::refused: return "refused";
   }
   return "unknown";
 }
@@ -47,11 +50,23 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 
 std::string resume_hint(const std::filesystem::path& dir) { return "continue with: sdm run --resume " + dir.string(); }
 
-/// An instrument call that failed after every retry (or was abandoned because of a stop request).
+/// An instrument call that failed after every retry (or was abandoned because of a stop
+/// request, or not retried because the failure is permanent: a refusal or a safety trip).
 struct CallFailure {
   std::string message;
   bool interrupted = false;
+  hardware::StatusCode code = hardware::StatusCode::error;  ///< of the last attempt
 };
+
+/// A fresh campaign id: 128 random bits, hex. It names the campaign's requests to the
+/// instrument (request keys), so it must differ between campaigns, also across machines.
+std::string new_campaign_id() {
+  std::random_device rd;
+  std::ostringstream s;
+  s << std::hex;
+  for (int i = 0; i < 4; ++i) s << std::setw(8) << std::setfill('0') << rd();
+  return s.str();
+}
 
 class Session {
  public:
@@ -70,6 +85,7 @@ class Session {
       throw Error(dir.string() + ": already holds a campaign; continue it with `sdm run --resume " + dir.string() +
                   "` or choose another folder");
     t0_ = Clock::now();
+    campaign_id_ = new_campaign_id();
 
     core::Waveform waveform = campaign_waveform(spec_.campaign);
     hardware::SurveySpec request;
@@ -99,7 +115,9 @@ class Session {
                     " V/s exceeds the backend's " + std::to_string(caps->max_sweep_rate_v_per_s) + " V/s");
     }
     failure_.reset();  // a backend that cannot describe itself may still survey
+    scope_.set_request_key(campaign_id_ + "/survey");
     auto survey = call("survey", [&] { return scope_.survey(request); });
+    scope_.set_request_key("");
     if (!survey) return not_started();
     if (!survey->find(spec_.campaign.survey_channel))
       throw Error("the survey returned no channel '" + spec_.campaign.survey_channel + "'");
@@ -115,6 +133,7 @@ class Session {
 
     journal_.emplace(StepJournal::create(journal_path(dir)));
     journal_->append(JournalKind::header, {{"spec", data_.spec},
+                                           {"campaign_id", campaign_id_},
                                            {"grid", grid_to_json(data_.grid)},
                                            {"survey", survey_to_json(data_.survey)},
                                            {"survey_channel", data_.survey_channel},
@@ -140,6 +159,9 @@ class Session {
     spec_ = stored;
     spec_.directory = keep_dir;
     data_ = std::move(recorded);
+    // A journal from before campaign ids: this session's requests get a fresh id (a repeat
+    // across this resume is then not recognised by the instrument).
+    campaign_id_ = data_.campaign_id.empty() ? new_campaign_id() : data_.campaign_id;
     std::vector<StepRecord> steps = std::move(data_.steps);
     data_.steps.clear();
     data_.status = "running";
@@ -176,6 +198,13 @@ class Session {
       clock_s_ = data_.steps.back().instrument_clock_s;
     }
     resumed_from_ = static_cast<int>(data_.steps.size());
+    // The key of the step in flight when the campaign stopped: the same one again (a reply
+    // lost then is answered from the instrument's memory, not measured twice), except after
+    // a safety trip, which the operator resumes deliberately: that step gets a new key.
+    if (data_.end.is_object() && data_.end.value("step", -1) == resumed_from_) {
+      key_step_ = resumed_from_;
+      key_generation_ = data_.end.value("key_generation", 0) + (data_.end.value("status", std::string()) == "safety_trip" ? 1 : 0);
+    }
 
     journal_.emplace(StepJournal::open(journal_path(dir), valid));
     writer_ = std::make_unique<CampaignFileWriter>(campaign_file_path(dir), data_);  // rebuilt from the journal
@@ -246,21 +275,31 @@ class Session {
       auto r = f();
       if (r.ok()) return std::move(r.value);
       last = r.status;
+      if (!hardware::is_retryable(last.code)) {  // the same request would be refused again, or trip again
+        failure_ = CallFailure{std::string(what) + " " + (last.code == hardware::StatusCode::tripped ? "tripped" : "was refused") + " (" +
+                                   hardware::to_string(last.code) + ": " + last.message + "); not retried",
+                               false, last.code};
+        return std::nullopt;
+      }
       if (a + 1 < attempts && !wait(spec_.campaign.retry_delay_s)) {
         failure_ = CallFailure{std::string(what) + " failed (" + hardware::to_string(last.code) + ": " + last.message +
                                    ") and a stop was requested before it could be retried",
-                               true};
+                               true, last.code};
         return std::nullopt;
       }
     }
     failure_ = CallFailure{std::string(what) + " failed after " + std::to_string(attempts) + " attempt" +
-                           (attempts == 1 ? "" : "s") + " (" + hardware::to_string(last.code) + ": " + last.message + ")"};
+                               (attempts == 1 ? "" : "s") + " (" + hardware::to_string(last.code) + ": " + last.message + ")",
+                           false, last.code};
     return std::nullopt;
   }
 
   CampaignOutcome not_started() {
     CampaignOutcome o;
-    o.end = failure_ && failure_->interrupted ? CampaignEnd::interrupted : CampaignEnd::instrument_failure;
+    o.end = failure_ && failure_->interrupted                               ? CampaignEnd::interrupted
+            : failure_ && failure_->code == hardware::StatusCode::refused  ? CampaignEnd::refused
+            : failure_ && failure_->code == hardware::StatusCode::tripped  ? CampaignEnd::safety_trip
+                                                                            : CampaignEnd::instrument_failure;
     o.message = "the campaign could not start: " + (failure_ ? failure_->message : std::string("?")) +
                 "; nothing was recorded (run it again)";
     return o;
@@ -306,7 +345,8 @@ class Session {
       r.x_requested_m = target.x_m;
       r.y_requested_m = target.y_m;
 
-      // Measure.
+      // Measure, under this step's request key (exactly-once on an instrument that may lose replies).
+      scope_.set_request_key(request_key(k));
       auto reached = call("move_to", [&] { return scope_.move_to(target.x_m, target.y_m); });
       if (!reached) return finish_failure(k);
       r.x_reached_m = reached->x_m;
@@ -314,6 +354,7 @@ class Session {
       auto curve = call("iv_sweep", [&] { return scope_.iv_sweep(data_.waveform); });
       if (!curve) return finish_failure(k);
       r.curve = std::move(*curve);
+      scope_.set_request_key("");
       auto st = call("status", [&] { return scope_.status(); });
       r.instrument_clock_s = st ? st->instrument_clock_s : std::nan("");
       if (st) clock_s_ = st->instrument_clock_s;
@@ -359,7 +400,24 @@ class Session {
     return finish(CampaignEnd::time_budget, m.str());
   }
 
+  /// "<campaign id>/<step>", with ".<n>" once the step has been resumed after n safety trips.
+  std::string request_key(int step) const {
+    std::string key = campaign_id_ + "/" + std::to_string(step);
+    if (step == key_step_ && key_generation_ > 0) key += "." + std::to_string(key_generation_);
+    return key;
+  }
+
   CampaignOutcome finish_failure(int step) {
+    scope_.set_request_key("");
+    if (failure_ && failure_->code == hardware::StatusCode::tripped && !failure_->interrupted)
+      return finish(CampaignEnd::safety_trip,
+                    "safety trip at measurement " + std::to_string(step) + ": " + failure_->message +
+                        "; the campaign stopped so the spot is not exposed again; " + where() +
+                        "; check the tip and sample, then " + resume_hint(spec_.directory) + " (it measures this spot again)");
+    if (failure_ && failure_->code == hardware::StatusCode::refused && !failure_->interrupted)
+      return finish(CampaignEnd::refused, "the instrument refused measurement " + std::to_string(step) + ": " + failure_->message +
+                                               "; the same request would be refused again, so the campaign stopped; " + where() +
+                                               "; fix the cause (limits, scan range, token), then " + resume_hint(spec_.directory));
     if (failure_ && failure_->interrupted)
       return finish_resumable(CampaignEnd::interrupted, "interrupted at measurement " + std::to_string(step) + ": " + failure_->message);
     return finish_resumable(CampaignEnd::instrument_failure, "instrument failure at measurement " + std::to_string(step) + ": " +
@@ -372,7 +430,11 @@ class Session {
 
   CampaignOutcome finish(CampaignEnd end, std::string message) {
     if (end == CampaignEnd::completed) message += " in " + spec_.directory.string();
-    journal_->append(JournalKind::end, {{"status", to_string(end)}, {"message", message}});
+    const int in_flight = static_cast<int>(data_.steps.size());
+    journal_->append(JournalKind::end, {{"status", to_string(end)},
+                                        {"message", message},
+                                        {"step", in_flight},
+                                        {"key_generation", in_flight == key_step_ ? key_generation_ : 0}});
     writer_->set_status(to_string(end), message);
     writer_->close();
     CampaignOutcome o;
@@ -405,6 +467,9 @@ class Session {
   double clock_s_ = 0;
   int session_steps_ = 0;
   int resumed_from_ = -1;
+  std::string campaign_id_;
+  int key_step_ = -1;       ///< the step whose request key carries key_generation_
+  int key_generation_ = 0;
 };
 
 }  // namespace

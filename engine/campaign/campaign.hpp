@@ -34,8 +34,10 @@ struct CampaignSpec {
   std::string scenario_path;           ///< the scenario file it came from (resume rebuilds the microscope from it)
 };
 
-/// How a campaign ended.
-enum class CampaignEnd { completed, time_budget, instrument_failure, interrupted };
+/// How a campaign ended. instrument_failure and interrupted are transient (resume as is);
+/// safety_trip (a current limit tripped: never repeated on its own) and refused (the
+/// instrument refused a call: the same call is refused again) need the operator first.
+enum class CampaignEnd { completed, time_budget, instrument_failure, interrupted, safety_trip, refused };
 const char* to_string(CampaignEnd end);
 
 /// Progress after each measurement, for terminals and logs.

@@ -578,6 +578,7 @@ CampaignData read_campaign_journal(const std::filesystem::path& journal_file, st
     d.backend = h.value("backend", std::string());
     d.signal_name = h.value("signal_name", std::string("current"));
     d.signal_unit = h.value("signal_unit", std::string("A"));
+    d.campaign_id = h.value("campaign_id", std::string());
     for (size_t i = 1; i < j.frames.size(); ++i) {
       const JournalFrame& f = j.frames[i];
       if (f.kind == JournalKind::step) {
@@ -589,6 +590,7 @@ CampaignData read_campaign_journal(const std::filesystem::path& journal_file, st
       } else if (f.kind == JournalKind::end) {
         d.status = f.payload.at("status").get<std::string>();
         d.message = f.payload.at("message").get<std::string>();
+        d.end = f.payload;
       } else {
         throw Error(journal_file.string() + ": a second header frame at frame " + std::to_string(i));
       }

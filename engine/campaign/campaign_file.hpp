@@ -29,6 +29,8 @@ struct CampaignData {
   std::string status = "running";       ///< "running" (in progress or crashed) or to_string(CampaignEnd)
   std::string message;                  ///< why it stopped, when it did
   std::vector<StepRecord> steps;
+  std::string campaign_id;              ///< names its requests to the instrument (journal only; "" in older journals)
+  nlohmann::json end;                   ///< the last end frame of the journal (status, message, step, key_generation), or null
 };
 
 /// Reads a campaign file; throws sdm::Error naming the file and what is missing or corrupt.

@@ -8,7 +8,14 @@ Everything is closed-form so a test can check values exactly:
                    "current"[iy, ix] = 1e-12 * (ix + iy) (A); x0 = y0 = 0,
                    dx = 10 um / (nx - 1), dy = 10 um / (ny - 1)
   "fail" in the channel list raises VendorError("disconnected", ...) (a lost controller link).
+Fault injection for the tests, from the environment:
+  SDM_FAKE_SWEEP_DELAY_S   seconds every DoIV takes on top (a vendor slower than the client's timeout)
+  SDM_FAKE_TRIP_ABOVE_A    a sweep whose |I| exceeds this raises VendorError("tripped", ...)
+state() reports "idle, N sweeps" (N: DoIV calls that ran), so a test can count physical sweeps.
 """
+import os
+import time
+
 import numpy as np
 
 from sdm_bridge import Instrument, VendorError
@@ -23,6 +30,9 @@ class FakeInstrument(Instrument):
         self.x_m = 0.0
         self.y_m = 0.0
         self.clock = 0.0
+        self.sweeps = 0
+        self.sweep_delay_s = float(os.environ.get("SDM_FAKE_SWEEP_DELAY_S", "0"))
+        self.trip_above_a = float(os.environ.get("SDM_FAKE_TRIP_ABOVE_A", "inf"))
 
     def limits(self):
         return dict(x_min_m=0.0, x_max_m=RANGE_M, y_min_m=0.0, y_max_m=RANGE_M, max_bias_v=5.0,
@@ -35,6 +45,9 @@ class FakeInstrument(Instrument):
     def clock_s(self):
         return self.clock
 
+    def state(self):
+        return "idle, %d sweeps" % self.sweeps
+
     def move_tip(self, x_m, y_m):
         if not (0.0 <= x_m <= RANGE_M and 0.0 <= y_m <= RANGE_M):
             raise VendorError("refused", "position (%g, %g) m is outside the 10 um scan range" % (x_m, y_m))
@@ -42,9 +55,15 @@ class FakeInstrument(Instrument):
         return x_m, y_m
 
     def DoIV(self, time_s, bias_v):  # noqa: N802
+        self.sweeps += 1
+        if self.sweep_delay_s > 0:
+            time.sleep(self.sweep_delay_s)
         g = 1e-9 * (1.0 + self.x_m / RANGE_M)
         self.clock += float(time_s[-1])
-        return time_s, bias_v, g * bias_v
+        current = g * bias_v
+        if np.max(np.abs(current)) > self.trip_above_a:
+            raise VendorError("tripped", "current compliance tripped: |I| = %g A > %g A" % (np.max(np.abs(current)), self.trip_above_a))
+        return time_s, bias_v, current
 
     def scan(self, channels, nx, ny):
         if "fail" in channels:

@@ -19,6 +19,7 @@ the microscope, in the style of the instrument control API the paper used
     python3 sdm_bridge.py --bind tcp://127.0.0.1:* --vendor fake_vendor:FakeInstrument
 """
 import argparse
+import hashlib
 import hmac
 import importlib
 import json
@@ -32,17 +33,21 @@ import numpy as np
 import zmq
 
 PROTOCOL_VERSION = 1
-STATUS_CODES = ("ok", "timeout", "refused", "disconnected", "error")
+STATUS_CODES = ("ok", "timeout", "refused", "disconnected", "error", "tripped")
+MAX_SURVEY_PIXELS = 1 << 20
+MAX_KEY_BYTES = 256
+MUTATING_OPS = ("survey", "move_to", "iv_sweep")
 
 
 class VendorError(Exception):
     """Raised by Instrument methods to report a failed call with an sdm status code:
     "refused" (not executed: out of range, interlock), "timeout", "disconnected"
-    (no link to the controller) or "error" (the instrument failed)."""
+    (no link to the controller), "error" (the instrument failed) or "tripped" (it ran and
+    a safety limit such as the current compliance stopped it: never repeated)."""
 
     def __init__(self, code, message):
         if code not in STATUS_CODES or code == "ok":
-            raise ValueError("VendorError code must be one of timeout, refused, disconnected, error")
+            raise ValueError("VendorError code must be one of timeout, refused, disconnected, error, tripped")
         super().__init__(message)
         self.code = code
 
@@ -89,6 +94,41 @@ class ProtocolError(Exception):
     pass
 
 
+class ReplyMemory:
+    """The replies of the last keyed mutating calls, by (key, op), with a fingerprint of the
+    request: a repeat is answered from here instead of being executed again (exactly-once;
+    docs/protocol.md, "Request keys"). Bounded in entries and bytes, oldest out first."""
+
+    def __init__(self, max_entries=256, max_bytes=256 << 20):
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self.entries = {}  # insertion-ordered: oldest first
+        self.bytes = 0
+
+    def find(self, key, op):
+        return self.entries.get((key, op))
+
+    def remember(self, key, op, fingerprint, reply):
+        size = sum(len(f) for f in reply)
+        old = self.entries.pop((key, op), None)
+        if old is not None:
+            self.bytes -= old[2]
+        if self.max_entries == 0 or size > self.max_bytes:
+            return
+        while self.entries and (len(self.entries) >= self.max_entries or self.bytes + size > self.max_bytes):
+            self.bytes -= self.entries.pop(next(iter(self.entries)))[2]
+        self.entries[(key, op)] = (fingerprint, reply, size)
+        self.bytes += size
+
+
+def _fingerprint(op, args, frames):
+    h = hashlib.sha256()
+    h.update(op.encode() + b"\0" + json.dumps(args, sort_keys=True).encode() + b"\0")
+    for f in frames[1:]:
+        h.update(len(f).to_bytes(8, "little"))
+        h.update(bytes(f))
+    return h.digest()
+
+
 def _frames_size(frames):
     return sum(len(f) for f in frames)
 
@@ -108,6 +148,8 @@ class BridgeServer:
         self.max_arrays = max_arrays
         self.log = log
         self.handled = 0
+        self.replayed = 0
+        self.memory = ReplyMemory()
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.REP)
         self.sock.setsockopt(zmq.LINGER, 0)
@@ -189,9 +231,24 @@ class BridgeServer:
             args = header.get("args", {})
             if not isinstance(args, dict):
                 raise ProtocolError('"args" must be an object')
+            key = header.get("key", "")
+            if not isinstance(key, str) or len(key.encode()) > MAX_KEY_BYTES:
+                raise ProtocolError('"key" must be a string of at most %d bytes' % MAX_KEY_BYTES)
             if self.token and not hmac.compare_digest(str(header.get("token", "")).encode(), self.token.encode()):
                 return self.encode(rid, "refused", "wrong token" if header.get("token") else
                                    "this server requires a token; none was sent"), op
+            keyed = bool(key) and op in MUTATING_OPS
+            if keyed:
+                fp = _fingerprint(op, args, frames)
+                seen = self.memory.find(key, op)
+                if seen is not None:
+                    if seen[0] != fp:
+                        return self.encode(rid, "refused", 'request key "%s" was already used for a different %s request'
+                                           % (key, op)), op
+                    self.replayed += 1
+                    head = json.loads(bytes(seen[1][0]).decode("utf-8"))
+                    head["id"], head["replayed"] = rid, True
+                    return [json.dumps(head, allow_nan=False).encode("utf-8")] + list(seen[1][1:]), op + " (replayed)"
             try:
                 result, out = self.dispatch(op, args, arrays)
                 status, message = "ok", ""
@@ -201,7 +258,11 @@ class BridgeServer:
                 raise
             except Exception as e:  # the vendor layer failed in an unclassified way
                 result, out, status, message = {}, (), "error", "%s: %s: %s" % (op, type(e).__name__, e)
-            return self.encode(rid, status, message, result, out, time.perf_counter() - t0), op
+            reply = self.encode(rid, status, message, result, out, time.perf_counter() - t0)
+            # Remember what must never happen twice: a done call and a tripped one.
+            if keyed and status in ("ok", "tripped"):
+                self.memory.remember(key, op, fp, reply)
+            return reply, op
         except ProtocolError as e:
             if rid is None:
                 rid = _peek_id(frames, self.max_header_bytes)
@@ -224,8 +285,9 @@ class BridgeServer:
             return result, ()
         if op == "status":
             x, y = inst.position()
+            state = inst.state() if hasattr(inst, "state") else "idle"
             return {"x_m": float(x), "y_m": float(y), "instrument_clock_s": float(inst.clock_s()),
-                    "connected": True, "state": "idle"}, ()
+                    "connected": True, "state": str(state)}, ()
         if op == "move_to":
             x, y = _number(args, "x_m"), _number(args, "y_m")
             if not (math.isfinite(x) and math.isfinite(y)):
@@ -252,6 +314,9 @@ class BridgeServer:
             nx, ny = args.get("nx", 0), args.get("ny", 0)
             if type(nx) is not int or type(ny) is not int or nx < 0 or ny < 0:
                 raise ProtocolError("survey: nx and ny must be non-negative integers")
+            if nx > MAX_SURVEY_PIXELS or ny > MAX_SURVEY_PIXELS:
+                raise ProtocolError("survey: nx = %d, ny = %d is out of range (0 = native, at most %d pixels)"
+                                    % (nx, ny, MAX_SURVEY_PIXELS))
             img = inst.scan(channels, nx, ny)
             axes = {k: img["axes"][k] for k in ("nx", "ny", "x0_m", "y0_m", "dx_m", "dy_m")}
             out, listed = [], []

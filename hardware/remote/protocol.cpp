@@ -253,7 +253,7 @@ SurveyImage survey_from(const Message& m) {
   const nlohmann::json& a = r["axes"];
   SurveyImage img;
   const long long nx = get_integer(a, "nx"), ny = get_integer(a, "ny");
-  if (nx < 0 || ny < 0 || nx > (1 << 20) || ny > (1 << 20)) bad("survey axes: implausible size");
+  if (nx < 0 || ny < 0 || nx > kMaxSurveyPixels || ny > kMaxSurveyPixels) bad("survey axes: implausible size");
   img.axes.nx = int(nx);
   img.axes.ny = int(ny);
   img.axes.x0_m = get_number(a, "x0_m");

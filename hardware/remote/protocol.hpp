@@ -17,6 +17,8 @@
 namespace sdm::hardware::remote {
 
 inline constexpr int kProtocolVersion = 1;
+/// Largest survey side either end accepts, pixels.
+inline constexpr long long kMaxSurveyPixels = 1 << 20;
 
 /// What either side accepts before rejecting a message.
 struct ProtocolLimits {

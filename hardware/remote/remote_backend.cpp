@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "hardware/backend_config.hpp"
 #include "hardware/remote/protocol.hpp"
+#include "hardware/remote/reply_memory.hpp"
 
 namespace sdm::hardware::remote {
 
@@ -40,8 +41,9 @@ struct RemoteBackend::Impl {
   std::unique_ptr<zmq::socket_t> req, mon;
   bool connected = false;
   std::string last_event = "no connection attempt yet";
-  unsigned long long next_id = 1, sent = 0, resets = 0;
+  unsigned long long next_id = 1, sent = 0, resets = 0, replays = 0;
   ProtocolLimits limits;
+  std::string key;  ///< set_request_key: sent with survey, move_to and iv_sweep
 
   ~Impl() { close(); }
 
@@ -102,9 +104,13 @@ struct RemoteBackend::Impl {
     return dropped;
   }
 
-  /// One request/reply, with the lazy-pirate recovery. Throws CallError.
-  Message call(const std::string& op, nlohmann::json args, const std::vector<NamedArray>& arrays, bool idempotent, double timeout_s) {
-    const int attempts = idempotent ? 1 + std::max(0, o.retries) : 1;
+  /// One request/reply, with the lazy-pirate recovery. Throws CallError. `keyed` requests
+  /// carry the current key; with one, a repeat cannot execute twice (the server answers it
+  /// from memory), so the request is re-asked after a timeout even when not idempotent.
+  Message call(const std::string& op, nlohmann::json args, const std::vector<NamedArray>& arrays, bool idempotent, double timeout_s,
+               bool keyed = false) {
+    const bool with_key = keyed && !key.empty();
+    const int attempts = idempotent || with_key ? 1 + std::max(0, o.retries) : 1;
     CallError last(StatusCode::error, "");
     for (int attempt = 0; attempt < attempts; ++attempt) {
       if (!req) open();
@@ -112,6 +118,7 @@ struct RemoteBackend::Impl {
       const unsigned long long id = next_id++;
       nlohmann::json h{{"sdm_protocol", kProtocolVersion}, {"type", "request"}, {"id", id}, {"op", op}, {"args", std::move(args)}};
       if (!o.token.empty()) h["token"] = o.token;
+      if (with_key) h["key"] = key;
       std::vector<zmq::message_t> frames = encode(h, arrays);
       args = h["args"];  // kept for a retry
       if (!zmq::send_multipart(*req, frames, zmq::send_flags::dontwait)) {
@@ -166,6 +173,7 @@ struct RemoteBackend::Impl {
           } catch (const std::exception& e) {
             throw CallError(StatusCode::error, o.endpoint + ": malformed reply to " + what + ": " + e.what());
           }
+          if (m.header.contains("replayed") && m.header["replayed"] == true) ++replays;
           if (code != StatusCode::ok) throw CallError(code, o.endpoint + ": " + message);
           return m;
         }
@@ -214,6 +222,11 @@ RemoteBackend::~RemoteBackend() = default;
 const std::string& RemoteBackend::endpoint() const { return impl_->o.endpoint; }
 unsigned long long RemoteBackend::requests_sent() const { return impl_->sent; }
 unsigned long long RemoteBackend::socket_resets() const { return impl_->resets; }
+unsigned long long RemoteBackend::replies_replayed() const { return impl_->replays; }
+void RemoteBackend::set_request_key(const std::string& key) {
+  if (key.size() > kMaxRequestKeyBytes) throw Error("remote: request key longer than " + std::to_string(kMaxRequestKeyBytes) + " bytes");
+  impl_->key = key;
+}
 
 std::string RemoteBackend::hello() {
   Message m = impl_->call("hello", nlohmann::json::object(), {}, true, impl_->o.timeout_s);
@@ -225,13 +238,13 @@ std::string RemoteBackend::hello() {
 }
 
 SurveyImage RemoteBackend::survey(const SurveySpec& spec) {
-  Message m = impl_->call("survey", {{"channels", spec.channels}, {"nx", spec.nx}, {"ny", spec.ny}}, {}, true, impl_->o.survey_timeout_s);
+  Message m = impl_->call("survey", {{"channels", spec.channels}, {"nx", spec.nx}, {"ny", spec.ny}}, {}, true, impl_->o.survey_timeout_s, true);
   return impl_->parse("survey", [&] { return survey_from(m); });
 }
 
 Position RemoteBackend::move_to(double x_m, double y_m) {
   if (!std::isfinite(x_m) || !std::isfinite(y_m)) throw CallError(StatusCode::refused, impl_->o.endpoint + ": move_to needs a finite position");
-  Message m = impl_->call("move_to", {{"x_m", x_m}, {"y_m", y_m}}, {}, true, impl_->o.timeout_s);
+  Message m = impl_->call("move_to", {{"x_m", x_m}, {"y_m", y_m}}, {}, true, impl_->o.timeout_s, true);
   return impl_->parse("move_to", [&] {
     if (!m.header.contains("result") || !m.header["result"].is_object()) throw ProtocolError("move_to reply has no result");
     return Position{get_number(m.header["result"], "x_m"), get_number(m.header["result"], "y_m")};
@@ -246,7 +259,7 @@ core::IvCurve RemoteBackend::iv_sweep(const core::Waveform& w) {
   }
   // The deadline covers the sweep itself on the instrument.
   const double t = impl_->o.timeout_s + (std::isfinite(w.duration_s()) ? std::max(0.0, w.duration_s()) : 0.0);
-  Message m = impl_->call("iv_sweep", nlohmann::json::object(), to_arrays(w), false, t);
+  Message m = impl_->call("iv_sweep", nlohmann::json::object(), to_arrays(w), false, t, true);
   return impl_->parse("iv_sweep", [&] { return curve_from(m); });
 }
 

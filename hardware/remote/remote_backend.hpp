@@ -8,7 +8,9 @@
 // no connection (server down, connection lost while waiting) it reports
 // StatusCode::disconnected within connect_timeout_s. Messages name the endpoint.
 // Idempotent calls (capabilities, status, survey, move_to) are retried `retries` times on
-// a fresh socket; iv_sweep never is, so a lost reply never turns into two measurements.
+// a fresh socket. iv_sweep is re-asked only under a request key (set_request_key): the
+// server then answers the repeat from memory, so a lost reply never becomes two sweeps;
+// without a key it is never retried.
 // Malformed, oversized or wrong-version replies give StatusCode::error.
 #include <memory>
 #include <string>
@@ -27,7 +29,7 @@ struct RemoteOptions {
   double timeout_s = 30.0;              ///< reply deadline once connected
   double survey_timeout_s = 1800.0;     ///< surveys take minutes on an instrument
   double connect_timeout_s = 2.0;       ///< how long to wait for a connection before `disconnected`
-  int retries = 1;                      ///< extra attempts for idempotent calls (never iv_sweep)
+  int retries = 1;                      ///< extra attempts for idempotent and keyed calls
   std::size_t max_reply_bytes = std::size_t(1) << 30;
   /// endpoint, token, timeout_s and survey_timeout_s from [backend].
   static RemoteOptions from(const BackendConfig& config);
@@ -47,6 +49,8 @@ class RemoteBackend : public MicroscopeBackend {
   core::IvCurve iv_sweep(const core::Waveform& waveform) override;
   MicroscopeStatus status() override;
   Capabilities capabilities() override;
+  /// Sent as the request "key" of survey, move_to and iv_sweep from now on ("" = none).
+  void set_request_key(const std::string& key) override;
 
   /// Round trip of a "hello": the server's self-description (e.g. "sdm serve 0.1.0, replay:…").
   std::string hello();
@@ -54,6 +58,8 @@ class RemoteBackend : public MicroscopeBackend {
   /// Requests sent and sockets re-created so far (lazy-pirate resets), for tests and logs.
   unsigned long long requests_sent() const;
   unsigned long long socket_resets() const;
+  /// Replies the server marked "replayed" (answered from memory, not executed again).
+  unsigned long long replies_replayed() const;
 
  private:
   struct Impl;

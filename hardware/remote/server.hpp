@@ -5,7 +5,8 @@
 // so backend failures travel to the client as their StatusCode with the message.
 // Bad requests (not JSON, wrong protocol version, arrays not matching their frames,
 // oversized, unknown op) get an error reply and the server carries on; a wrong or
-// missing token gets `refused`.
+// missing token gets `refused`. A mutating request with a "key" is executed at most once:
+// a repeat of the same keyed request gets the remembered reply (docs/protocol.md).
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -26,6 +27,10 @@ struct ServerOptions {
   std::function<void(const std::string&)> log;
   /// Text returned by "hello", e.g. "sdm serve 0.1.0".
   std::string server_name = "sdm";
+  /// Replies of keyed mutating calls kept for repeats (reply_memory.hpp): how many, and
+  /// how many bytes at most.
+  std::size_t remembered_replies = 256;
+  std::size_t remembered_bytes = std::size_t(256) << 20;
 };
 
 class Server {
@@ -44,6 +49,8 @@ class Server {
   /// Waits up to timeout_s for one request and answers it; returns whether one came.
   bool serve_one(double timeout_s);
   std::uint64_t requests_handled() const;
+  /// Keyed repeats answered from memory instead of being executed again.
+  std::uint64_t replies_replayed() const;
   Microscope& microscope();
 
  private:

@@ -128,9 +128,9 @@ TEST(Safety, ExtraPositionBoxAndCurrentTrip) {
   Microscope scope(std::make_unique<SafetyDecorator>(std::make_unique<FakeBackend>(counts, 20.0), l));
   EXPECT_TRUE(scope.move_to(2e-6, 9e-6).ok());
   EXPECT_EQ(scope.move_to(3e-6, 0).status.code, StatusCode::refused);
-  // |I| = 20 nS · 1.5 V = 30 nA > 10 nA: the sweep ran, the limit tripped → error, curve withheld.
+  // |I| = 20 nS · 1.5 V = 30 nA > 10 nA: the sweep ran, the limit tripped → tripped, curve withheld.
   auto r = scope.iv_sweep(core::Waveform::triangle(1.5, 251, 1.0));
-  EXPECT_EQ(r.status.code, StatusCode::error);
+  EXPECT_EQ(r.status.code, StatusCode::tripped);
   EXPECT_NE(r.status.message.find("current limit tripped"), std::string::npos) << r.status.message;
   EXPECT_TRUE(r.value.current_a.empty());
   // 0.4 V peak: 8 nA, fine.
