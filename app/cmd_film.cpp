@@ -1,5 +1,6 @@
 // sdm film: generate the scenario's synthetic film and write its maps (PNG + HDF5) into a
-// fresh run folder. The film seed is campaign.seed + film.seed, as in the first campaign
+// fresh run folder, with the learnability table (bench/learnability.hpp) in learnability.md/.csv
+// and the manifest; prints the table, then the folder as the last line. The film seed is campaign.seed + film.seed, as in the first campaign
 // of `sdm bench` on that scenario.
 #include <CLI/CLI.hpp>
 #include <array>
@@ -11,6 +12,7 @@
 
 #include "app/commands.hpp"
 #include "bench/film_maps.hpp"
+#include "bench/learnability.hpp"
 #include "bench/scenario.hpp"
 #include "core/error.hpp"
 #include "core/run_directory.hpp"
@@ -46,11 +48,24 @@ int run_film(const FilmArgs& a) {
   const std::filesystem::path dir = core::create_run_directory(a.results, sc.name + "-film");
 
   core::Manifest manifest("film", sc.name, sc.path.string(), sc.text, seed);
+  std::string learnability_text;
   try {
     const auto t0 = std::chrono::steady_clock::now();
     const sim::Film film = sim::generate_film(sc.film, seed);
     const bench::FilmMaps maps = bench::compute_film_maps(film, opt);
-    const auto files = bench::write_film_maps(film, maps, opt, dir);
+    auto files = bench::write_film_maps(film, maps, opt, dir);
+    bench::LearnabilityOptions lo;
+    lo.sweep = opt.sweep;
+    lo.patch_px = cc.patch_px;
+    lo.stride_px = cc.stride_px;
+    lo.seed = seed;
+    if (!sc.strategies.empty()) {
+      lo.scalarizer_bias_v = sc.strategies.front().scalarizer_bias_v;
+      lo.onset_current_a = sc.strategies.front().onset_current_a;
+    }
+    const bench::LearnabilityTable learn = bench::compute_learnability(film, lo);
+    for (const auto& f : bench::write_learnability(learn, dir)) files.push_back(f);
+    learnability_text = bench::learnability_markdown(learn);
     std::array<double, sim::kMotifCount> frac{};
     for (sim::Motif m : film.motif) frac[std::size_t(m)] += 1.0 / double(film.pixel_count());
     nlohmann::json& x = manifest.extra();
@@ -62,6 +77,13 @@ int run_film(const FilmArgs& a) {
     for (int m = 0; m < sim::kMotifCount; ++m) x["motif_fraction"][sim::motif_name(sim::Motif(m))] = frac[std::size_t(m)];
     x["current_bias_v"] = opt.current_bias_v;
     x["loop_map_stride"] = maps.loop_map_stride;
+    auto& lj = x["learnability"];
+    lj["candidates"] = learn.candidates;
+    lj["test_count"] = learn.test_count;
+    for (const auto& r : learn.rows)
+      lj["rows"].push_back({{"scalarizer", r.scalarizer}, {"n_train", r.n_train}, {"all", r.all}, {"ridge_patch_r2", r.ridge_patch_r2},
+                            {"ridge_alpha", r.ridge_alpha}, {"knn_patch_r2", r.knn_patch_r2}, {"knn_k", r.knn_k},
+                            {"oracle_r2", r.oracle_r2}, {"oracle_k", r.oracle_k}});
     for (const auto& f : files) x["files"].push_back(f.filename().string());
     x["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     manifest.finish("ok");
@@ -71,7 +93,7 @@ int run_film(const FilmArgs& a) {
     manifest.write(dir);
     throw;
   }
-  std::cout << dir.string() << "\n";
+  std::cout << learnability_text << "\n" << dir.string() << "\n";
   return kOk;
 }
 }  // namespace
@@ -81,7 +103,9 @@ void add_film_command(CLI::App& root, Action& action) {
       "film",
       "Generate the scenario's synthetic film (seed campaign.seed + film.seed) and write its maps into a new run "
       "folder: topography, true topography, motif labels, current at a bias, hysteresis-area map, example I-V "
-      "loops per motif (PNG) and film.h5 with every map. Prints the folder.");
+      "loops per motif (PNG), film.h5 with every map, and the learnability table (held-out R2 of ridge and kNN on "
+      "the candidate patches and of a true-geometry oracle, per scalarizer; learnability.md/.csv). Prints the table, then the "
+      "folder as the last line.");
   auto args = std::make_shared<FilmArgs>();
   cmd->add_option("scenario", args->scenario, "Scenario .toml file")->required();
   cmd->add_option("--results", args->results, "Results root (default results/runs)");

@@ -141,6 +141,7 @@ Film generate_film(const FilmConfig& config, std::uint64_t seed) {
   f.grain_id.assign(np, 0);
   f.boundary_distance_m.assign(np, 0.f);
   f.junction_distance_m.assign(np, 0.f);
+  f.asymmetric_distance_m.assign(np, 0.f);
   f.boundary_weight.assign(np, 0.f);
   f.junction_weight.assign(np, 0.f);
   f.asymmetric_weight.assign(np, 0.f);
@@ -173,6 +174,7 @@ Film generate_film(const FilmConfig& config, std::uint64_t seed) {
       f.grain_id[i] = c;
       f.boundary_distance_m[i] = float(d_b);
       f.junction_distance_m[i] = float(d_v);
+      f.asymmetric_distance_m[i] = float(d_a);
       const double wb = std::exp(-ln2 * (d_b / h_b) * (d_b / h_b));
       const double wj = std::exp(-ln2 * (d_v / r_j) * (d_v / r_j));
       const double wa = std::exp(-ln2 * (d_a / h_b) * (d_a / h_b));

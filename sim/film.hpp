@@ -74,6 +74,7 @@ struct Film {
   std::vector<std::int32_t> grain_id;     ///< index into grains per pixel
   std::vector<float> boundary_distance_m; ///< distance to the nearest boundary segment, m
   std::vector<float> junction_distance_m; ///< distance to the nearest triple junction, m
+  std::vector<float> asymmetric_distance_m; ///< distance to the nearest asymmetric segment of the pixel's grain, m (inf: none)
   std::vector<float> boundary_weight;     ///< transport weight of "boundary" (normal or asymmetric), 0..1
   std::vector<float> junction_weight;     ///< transport weight of "triple junction", 0..1
   std::vector<float> asymmetric_weight;   ///< transport weight of "asymmetric boundary", 0..1

@@ -31,18 +31,22 @@ TEST(CmdFilm, WritesEveryMapIntoAFreshRunFolder) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::string printed = r.output;
   while (!printed.empty() && printed.back() == '\n') printed.pop_back();
-  const fs::path run(printed);
+  const fs::path run(printed.substr(printed.rfind('\n') + 1));  // the folder is the last line, after the table
+  EXPECT_NE(printed.find("| loop_area | 200 |"), std::string::npos) << r.output;
   ASSERT_TRUE(fs::is_directory(run)) << r.output;
   EXPECT_EQ(run.parent_path(), dir / "runs" / "tiny-film");
   for (const char* png : {"topography.png", "true_topography.png", "motifs.png", "current.png", "hysteresis_area.png", "iv_examples.png"})
     EXPECT_EQ(head(run / png, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << png;
   EXPECT_EQ(head(run / "film.h5", 8), std::string("\x89HDF\r\n\x1a\n", 8));
+  EXPECT_NE(sdm::test::read_text(run / "learnability.md").find("| onset_voltage |"), std::string::npos);
+  EXPECT_NE(sdm::test::read_text(run / "learnability.csv").find("loop_area,"), std::string::npos);
   std::ifstream mf(run / "manifest.json");
   const auto m = nlohmann::json::parse(mf);
   EXPECT_EQ(m["status"], "ok");
   EXPECT_EQ(m["command"], "film");
   EXPECT_EQ(m["seed"], 5);  // campaign.seed + film.seed (0)
   EXPECT_EQ(m["extra"]["size_px"], 64);
+  EXPECT_EQ(m["extra"]["learnability"]["rows"].size(), 5u * 2);  // 5 scalarizers × (200, all): 625 candidates, pool 500
   // A second run never reuses the folder.
   const auto r2 = run_sdm("film '" + (dir / "tiny.toml").string() + "' --results '" + (dir / "runs").string() + "'");
   ASSERT_EQ(r2.exit_code, 0) << r2.output;
